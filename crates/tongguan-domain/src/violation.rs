@@ -1,9 +1,9 @@
 //! Rule violations with field paths, reported all at once.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One broken rule on one field, e.g. `uscc` / `uscc.check_character`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Violation {
     /// JSON-pointer-like path of the offending field, e.g. `items/3/commodity_code`.
     pub path: String,

@@ -1,1 +1,215 @@
+//! Tongguan storage (存储).
+//!
+//! One command interface over two backends: embedded SQLite (default) and PostgreSQL.
+//! App services read through typed queries and write by handing a [`Changeset`] to
+//! [`Store::commit`]. Every write goes through one writer task per store that commits
+//! changesets in batches (group commit: one transaction and one fsync for many changesets,
+//! each in its own savepoint so one failure does not fail its neighbours). The writer also
+//! seals the audit chain, so the chain has no gaps or forks.
+//!
+//! SQL is shared between backends where the dialects agree; statements use `$1..$n` in
+//! order, which SQLite binds positionally too. Each backend keeps its own migrations.
 #![forbid(unsafe_code)]
+
+mod changeset;
+mod postgres;
+mod queries;
+mod rows;
+mod sqlite;
+mod value;
+
+pub use changeset::{
+    BrokerAuthorisation, Changeset, CredentialKind, CredentialRecord, IdempotencyRecord, Op,
+    Receipt, StoredVersion, UserRecord,
+};
+pub use queries::EnterpriseFilter;
+pub use rows::RowLike;
+pub use value::Val;
+
+use std::time::Duration;
+
+use changeset::Statement;
+
+/// Storage failures, mapped by the HTTP edge to problem+json.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write; `constraint` is `table.column`, e.g.
+    /// `enterprises.uscc`.
+    #[error("duplicate value for {constraint}")]
+    Duplicate { constraint: String },
+    /// The row changed since it was read (optimistic concurrency).
+    #[error("{what} was changed by someone else; reload and try again")]
+    VersionMismatch { what: String },
+    /// The row to change does not exist.
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// The idempotency key was already used by this actor (the caller decides what to answer).
+    #[error("idempotency key already used")]
+    IdempotencyKeyUsed,
+    /// Stored data that cannot be decoded (a bug or a manual edit).
+    #[error("corrupt row in {table}: {message}")]
+    Corrupt { table: &'static str, message: String },
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error("the store is shut down")]
+    Closed,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Tuning of the write path.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most changesets committed in one transaction.
+    pub max_batch: usize,
+    /// SQLite `synchronous`: FULL fsyncs the WAL at every commit (durable), NORMAL only at
+    /// checkpoints.
+    pub sqlite_synchronous_full: bool,
+    /// Reader connections (SQLite) or pool size (PostgreSQL).
+    pub readers: usize,
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_batch: 1024,
+            sqlite_synchronous_full: true,
+            readers: 4,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Backend {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a
+    /// bare path is SQLite.
+    pub fn from_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(url.to_string())
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            Backend::Sqlite(path.into())
+        }
+    }
+}
+
+/// Hides the password of a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A database handle. Cheap to clone.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+impl Store {
+    /// Opens (creating when needed) and migrates the database.
+    pub async fn open(url: &str, options: StoreOptions) -> Result<Store> {
+        match Backend::from_url(url) {
+            Backend::Sqlite(path) => Ok(Store::Sqlite(
+                sqlite::SqliteStore::open(&path, options).await?,
+            )),
+            Backend::Postgres(url) => Ok(Store::Postgres(
+                postgres::PgStore::open(&url, None, options).await?,
+            )),
+        }
+    }
+
+    /// Opens PostgreSQL inside one schema (created when missing); tests use this to isolate.
+    pub async fn open_postgres_schema(
+        url: &str,
+        schema: &str,
+        options: StoreOptions,
+    ) -> Result<Store> {
+        Ok(Store::Postgres(
+            postgres::PgStore::open(url, Some(schema), options).await?,
+        ))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Commits one changeset through the group-commit writer. Either every op, the audit
+    /// rows and the idempotency record are stored, or none.
+    pub async fn commit(&self, changeset: Changeset) -> Result<Receipt> {
+        match self {
+            Store::Sqlite(s) => s.commit(changeset).await,
+            Store::Postgres(s) => s.commit(changeset).await,
+        }
+    }
+
+    /// Runs a read query and maps each row.
+    pub(crate) async fn query<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Val>,
+        map: fn(&dyn RowLike) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match self {
+            Store::Sqlite(s) => s.query(sql, params, map).await,
+            Store::Postgres(s) => s.query(sql, params, map).await,
+        }
+    }
+
+    /// Stops the writer after the changesets already queued are committed.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(s) => s.close().await,
+            Store::Postgres(s) => s.close().await,
+        }
+    }
+
+    /// Test hook: runs raw SQL outside the writer (used to simulate tampering).
+    #[doc(hidden)]
+    pub async fn execute_raw_for_tests(&self, sql: &str) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.execute_raw(sql).await,
+            Store::Postgres(s) => s.execute_raw(sql).await,
+        }
+    }
+}
+
+pub(crate) fn corrupt(table: &'static str, message: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        message: message.to_string(),
+    }
+}
+
+pub(crate) fn statements(cs: &Changeset) -> Vec<Statement> {
+    let mut out = Vec::with_capacity(cs.ops.len() + 2);
+    for op in &cs.ops {
+        op.statements(&mut out);
+    }
+    if let Some(idem) = &cs.idempotency {
+        out.push(idem.statement());
+    }
+    out
+}

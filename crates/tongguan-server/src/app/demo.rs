@@ -1,0 +1,198 @@
+//! The demo data set (`tongguan serve --demo`): a realistic cast for trying the product.
+//! Enterprises use valid GB 32100 codes with an invented organisation-code part; they do
+//! not name real companies.
+
+use chrono::NaiveDate;
+use tongguan_domain::enterprise::{Enterprise, EnterpriseInput, NewEnterprise};
+use tongguan_domain::identity::system_actor;
+use tongguan_store::{BrokerAuthorisation, Changeset, Op};
+use uuid::Uuid;
+
+use super::identity::NewUser;
+use super::{App, AppError, AppResult, Ctx, new_id};
+
+/// Password of every demo user; printed at start. Demo data only.
+pub const DEMO_PASSWORD: &str = "tongguan-demo";
+
+/// One demo login, printed for the user.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DemoLogin {
+    pub username: String,
+    pub role: String,
+    pub who: String,
+    pub password: String,
+    pub token: String,
+}
+
+struct DemoEnterprise {
+    key: &'static str,
+    name: &'static str,
+    uscc: &'static str,
+    customs_code: &'static str,
+    credit_level: &'static str,
+    tags: &'static [&'static str],
+}
+
+const ENTERPRISES: &[DemoEnterprise] = &[
+    DemoEnterprise {
+        key: "importer",
+        name: "深圳前海示范进口贸易有限公司 (Qianhai Demo Import Trading Co.)",
+        uscc: "91440300MA5F000181",
+        customs_code: "4403160001",
+        credit_level: "advanced_certified",
+        tags: &["specialised_sme", "strong_enterprise_plan"],
+    },
+    DemoEnterprise {
+        key: "exporter",
+        name: "深圳龙华示范电子出口有限公司 (Longhua Demo Electronics Export Co.)",
+        uscc: "91440300MA5F00026U",
+        customs_code: "4403960002",
+        credit_level: "routine",
+        tags: &["belt_and_road"],
+    },
+    DemoEnterprise {
+        key: "dishonest",
+        name: "深圳示范失信贸易有限公司 (Demo Dishonest Trading Co.)",
+        uscc: "91440300MA5F00034N",
+        customs_code: "4403960003",
+        credit_level: "dishonest",
+        tags: &[],
+    },
+    DemoEnterprise {
+        key: "broker",
+        name: "深圳盐田示范报关行有限公司 (Yantian Demo Customs Brokerage Co.)",
+        uscc: "91440300MA5F00042H",
+        customs_code: "4403980004",
+        credit_level: "certified",
+        tags: &["customs_broker"],
+    },
+];
+
+impl App {
+    /// Seeds the demo when it is not there yet, and issues a fresh API token for each demo
+    /// user (secrets are never stored, so earlier ones cannot be shown again).
+    pub async fn seed_demo(&self) -> AppResult<Vec<DemoLogin>> {
+        let ctx = Ctx {
+            actor: system_actor(),
+            request_id: "demo".into(),
+            idempotency: None,
+        };
+        let today = self.today();
+        let mut ids = std::collections::HashMap::new();
+        for d in ENTERPRISES {
+            let existing = self
+                .store
+                .list_enterprises(&tongguan_store::EnterpriseFilter {
+                    q: Some(d.uscc.to_string()),
+                    limit: 1,
+                    offset: 0,
+                })
+                .await?;
+            let id = match existing.first() {
+                Some(e) => e.id,
+                None => self.seed_enterprise(&ctx, d, today).await?,
+            };
+            ids.insert(d.key, id);
+        }
+        let id = |k: &str| ids.get(k).copied();
+        let importer = id("importer").ok_or_else(|| AppError::Internal("demo importer".into()))?;
+        let broker = id("broker").ok_or_else(|| AppError::Internal("demo broker".into()))?;
+        let authorised = self
+            .store
+            .authorisations_of(importer)
+            .await?
+            .iter()
+            .any(|a| a.broker_id == broker && a.in_force(today));
+        if !authorised {
+            let a = BrokerAuthorisation {
+                id: new_id(),
+                principal_id: importer,
+                broker_id: broker,
+                valid_from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or(today),
+                valid_until: None,
+                created_at: self.now(),
+                revoked_at: None,
+                reason: "demo: agency agreement for import declarations".into(),
+            };
+            let audit = self.audit_draft(&ctx, "broker_authorisation.create", &format!("enterprise/{importer}"), &a.reason);
+            self.store
+                .commit(Changeset::new(vec![Op::InsertBrokerAuthorisation(a)], audit))
+                .await
+                .map_err(super::map_store_error)?;
+        }
+        let users: Vec<(&str, &str, &str, Option<Uuid>, Option<&str>, Vec<String>)> = vec![
+            ("admin", "admin", "System administrator", None, None, vec![]),
+            ("importer", "enterprise_user", "Importer clerk (AEO importer)", id("importer"), None, vec![]),
+            ("exporter", "enterprise_user", "Exporter clerk (registered exporter)", id("exporter"), None, vec![]),
+            ("dishonest", "enterprise_user", "Clerk of the dishonest-credit enterprise", id("dishonest"), None, vec![]),
+            ("broker", "broker", "Broker declarant (authorised by the importer)", id("broker"), None, vec![]),
+            ("officer.5300", "officer", "Officer, Shenzhen Customs (深圳海关)", None, Some("5300"), vec![]),
+            ("officer.5316", "officer", "Officer, Dapeng Customs (大鹏海关, Yantian port)", None, Some("5316"), vec![]),
+            ("officer.5304", "officer", "Officer, Shekou Customs (蛇口海关)", None, Some("5304"), vec![]),
+            ("terminal.yantian", "terminal_operator", "Yantian container terminal operator", None, None, vec!["CNYTN-YICT".into()]),
+        ];
+        let mut logins = Vec::new();
+        for (username, role, who, enterprise_id, district, terminals) in users {
+            let token = match self.store.user_by_username(username).await? {
+                Some(u) => self.issue_token_for(&ctx, &u, "demo token").await?,
+                None => {
+                    let input = NewUser {
+                        username: username.into(),
+                        display_name: who.into(),
+                        password: DEMO_PASSWORD.into(),
+                        role: role.into(),
+                        enterprise_id,
+                        district: district.map(str::to_string),
+                        terminals,
+                    };
+                    self.provision_user(&ctx, &input, "demo token").await?.1
+                }
+            };
+            logins.push(DemoLogin {
+                username: username.into(),
+                role: role.into(),
+                who: who.into(),
+                password: DEMO_PASSWORD.into(),
+                token,
+            });
+        }
+        Ok(logins)
+    }
+
+    async fn seed_enterprise(&self, ctx: &Ctx, d: &DemoEnterprise, today: NaiveDate) -> AppResult<Uuid> {
+        let tags: Vec<String> = d.tags.iter().map(|t| t.to_string()).collect();
+        let parsed = NewEnterprise::parse(
+            &EnterpriseInput {
+                name: d.name,
+                uscc: d.uscc,
+                customs_code: d.customs_code,
+                credit_level: d.credit_level,
+                tags: &tags,
+                address: Some("广东省深圳市 (demo)"),
+                contact_phone: Some("+86 755 0000 0000"),
+            },
+            today,
+        )?;
+        let now = self.now();
+        let e = Enterprise {
+            id: new_id(),
+            name: parsed.name,
+            uscc: parsed.uscc,
+            customs_code: parsed.customs_code,
+            credit_level: parsed.credit_level,
+            tags: parsed.tags,
+            address: parsed.address,
+            contact_phone: parsed.contact_phone,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let audit = self.audit_draft(ctx, "enterprise.create", &format!("enterprise/{}", e.id), "demo data");
+        let id = e.id;
+        self.store
+            .commit(Changeset::new(vec![Op::InsertEnterprise(e)], audit))
+            .await
+            .map_err(super::map_store_error)?;
+        Ok(id)
+    }
+}

@@ -1,0 +1,260 @@
+//! App services (应用服务): one module per bounded context. Each call authorises the actor,
+//! loads state, asks the pure domain to decide, and commits state, audit and the call's
+//! idempotency record in one changeset. The HTTP edge never touches SQL.
+
+pub mod audit;
+pub mod demo;
+pub mod enterprises;
+pub mod identity;
+pub mod refdata;
+
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use tongguan_domain::audit::AuditDraft;
+use tongguan_domain::identity::Actor;
+use tongguan_domain::{Violation, Violations};
+use tongguan_refdata::Catalog;
+use tongguan_store::{Changeset, IdempotencyRecord, Store, StoreError};
+use uuid::Uuid;
+
+use crate::config::Config;
+
+/// Where time comes from; tests pin it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// The date in China (UTC+8), which decides which rules and code lists are in force.
+pub fn china_date(t: DateTime<Utc>) -> NaiveDate {
+    (t + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Errors of app services; the HTTP edge turns each into problem+json.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the request breaks {} rule(s)", .0.0.len())]
+    Invalid(Violations),
+    #[error("malformed request: {0}")]
+    Malformed(Violation),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(Violation),
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyMismatch,
+    #[error("storage failure")]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<Violations> for AppError {
+    fn from(v: Violations) -> Self {
+        AppError::Invalid(v)
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// One violation as a 422.
+pub fn invalid(path: &str, rule: &str, message: impl Into<String>) -> AppError {
+    let mut v = Violations::new();
+    v.push(path, rule, message);
+    AppError::Invalid(v)
+}
+
+/// The idempotency part of a mutating call.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub key: String,
+    /// SHA-256 of method, path and body.
+    pub request_hash: String,
+}
+
+/// Who is calling, and under which request.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub request_id: String,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+impl Ctx {
+    pub fn actor_label(&self) -> String {
+        format!("{} ({})", self.actor.username, self.actor.user_id)
+    }
+}
+
+/// The answer of a mutating call: a status and a JSON body, stored for replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    /// True when this is the stored answer to an earlier call with the same key.
+    pub replayed: bool,
+}
+
+/// Shared state of the running product.
+pub struct App {
+    pub store: Store,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    catalog: RwLock<Arc<Catalog>>,
+}
+
+impl App {
+    /// Opens the app over a migrated store: loads shipped reference data the store lacks and
+    /// builds the in-memory catalog.
+    pub async fn start(store: Store, config: Config, clock: Arc<dyn Clock>) -> AppResult<Arc<App>> {
+        let app = Arc::new(App {
+            store,
+            config,
+            clock,
+            catalog: RwLock::new(Arc::new(Catalog::build(Vec::new(), NaiveDate::MIN))),
+        });
+        app.load_shipped_reference_data().await?;
+        app.rebuild_catalog().await?;
+        Ok(app)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        china_date(self.now())
+    }
+
+    pub fn catalog(&self) -> Arc<Catalog> {
+        match self.catalog.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_catalog(&self, c: Catalog) {
+        let c = Arc::new(c);
+        match self.catalog.write() {
+            Ok(mut g) => *g = c,
+            Err(poisoned) => *poisoned.into_inner() = c,
+        }
+    }
+
+    pub fn audit_draft(&self, ctx: &Ctx, action: &str, object: &str, reason: &str) -> AuditDraft {
+        AuditDraft {
+            at: self.now(),
+            actor: ctx.actor_label(),
+            action: action.to_string(),
+            object: object.to_string(),
+            reason: reason.to_string(),
+            request_id: ctx.request_id.clone(),
+        }
+    }
+
+    /// Replays the stored answer when this actor already used the key for the same request;
+    /// refuses a reused key with another request.
+    pub async fn replay(&self, ctx: &Ctx) -> AppResult<Option<Reply>> {
+        let Some(idem) = &ctx.idempotency else {
+            return Ok(None);
+        };
+        match self.store.idempotency(ctx.actor.user_id, &idem.key).await? {
+            None => Ok(None),
+            Some(rec) if rec.request_hash == idem.request_hash => Ok(Some(Reply {
+                status: rec.status,
+                body: rec.body,
+                replayed: true,
+            })),
+            Some(_) => Err(AppError::IdempotencyMismatch),
+        }
+    }
+
+    /// Commits a changeset with the call's answer, exactly once per idempotency key.
+    /// `stored_body` is what a replay returns (secrets removed); `body` is returned now.
+    pub async fn commit_reply<T: Serialize>(
+        &self,
+        ctx: &Ctx,
+        changeset: Changeset,
+        status: u16,
+        body: &T,
+        stored_body: Option<String>,
+    ) -> AppResult<Reply> {
+        let body = serde_json::to_string(body).map_err(|e| AppError::Internal(e.to_string()))?;
+        let record = ctx.idempotency.as_ref().map(|i| IdempotencyRecord {
+            actor_id: ctx.actor.user_id,
+            key: i.key.clone(),
+            request_hash: i.request_hash.clone(),
+            status,
+            body: stored_body.unwrap_or_else(|| body.clone()),
+            created_at: self.now(),
+        });
+        match self.store.commit(changeset.with_idempotency(record)).await {
+            Ok(_) => Ok(Reply {
+                status,
+                body,
+                replayed: false,
+            }),
+            // A concurrent call with the same key won the race: answer as it did.
+            Err(StoreError::IdempotencyKeyUsed) => match self.replay(ctx).await? {
+                Some(r) => Ok(r),
+                None => Err(AppError::Internal("idempotency record vanished".into())),
+            },
+            Err(e) => Err(map_store_error(e)),
+        }
+    }
+}
+
+/// Turns unique-constraint failures into a 409 naming the field.
+pub fn map_store_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::Duplicate { constraint } => {
+            let field = constraint
+                .split_once('.')
+                .map(|(_, c)| c.to_string())
+                .unwrap_or(constraint.clone());
+            AppError::Conflict(Violation {
+                path: field.clone(),
+                rule: format!("{field}.unique"),
+                message: format!("another record already has this {field}"),
+            })
+        }
+        StoreError::VersionMismatch { what } => AppError::Conflict(Violation {
+            path: String::new(),
+            rule: "version.stale".into(),
+            message: format!("{what} was changed by someone else; reload and try again"),
+        }),
+        StoreError::NotFound { what } => AppError::NotFound(what),
+        other => AppError::Store(other),
+    }
+}
+
+/// New ids: UUIDv7, time-ordered.
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+/// Logs an attempt to reach another enterprise's data (answered 404 to the caller).
+pub fn security_denied(ctx: &Ctx, what: &str) {
+    tracing::warn!(
+        target: "security",
+        actor = %ctx.actor_label(),
+        role = ctx.actor.role.as_str(),
+        request_id = %ctx.request_id,
+        object = what,
+        "access outside the actor's scope refused"
+    );
+    metrics::counter!("tongguan_security_denied_total").increment(1);
+}

@@ -1,0 +1,107 @@
+//! Server configuration. Defaults are the real values; the CLI layers a TOML file,
+//! `TONGGUAN_*` environment variables and flags over them (see `tongguan.example.toml`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Directory for the embedded SQLite database and other state.
+    pub data_dir: String,
+    /// `postgres://…` to use PostgreSQL; empty for SQLite in `data_dir`.
+    pub database_url: String,
+    /// Seed the demo data set at start (idempotent).
+    pub demo: bool,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Browser session lifetime in hours.
+    pub session_hours: i64,
+    pub password: PasswordConfig,
+    pub store: StoreConfig,
+}
+
+/// Argon2id cost. Defaults: OWASP Password Storage Cheat Sheet (2023+) minimum for
+/// argon2id, m=19 MiB, t=2, p=1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Minimum password length (NIST SP 800-63B §5.1.1.2: at least 8).
+    pub min_length: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Most changesets per group commit.
+    pub max_batch: usize,
+    /// SQLite: fsync at every commit (true) or only at checkpoints.
+    pub sqlite_synchronous_full: bool,
+    pub readers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: "./tongguan-data".into(),
+            database_url: String::new(),
+            demo: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            session_hours: 12,
+            password: PasswordConfig::default(),
+            store: StoreConfig::default(),
+        }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            min_length: 8,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        let d = tongguan_store::StoreOptions::default();
+        Self {
+            max_batch: d.max_batch,
+            sqlite_synchronous_full: d.sqlite_synchronous_full,
+            readers: d.readers,
+        }
+    }
+}
+
+impl Config {
+    /// The database URL in use: the configured one, or SQLite inside `data_dir`.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!(
+                "sqlite://{}",
+                std::path::Path::new(&self.data_dir)
+                    .join("tongguan.sqlite3")
+                    .display()
+            )
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn store_options(&self) -> tongguan_store::StoreOptions {
+        tongguan_store::StoreOptions {
+            max_batch: self.store.max_batch.max(1),
+            sqlite_synchronous_full: self.store.sqlite_synchronous_full,
+            readers: self.store.readers.max(1),
+            ..Default::default()
+        }
+    }
+}

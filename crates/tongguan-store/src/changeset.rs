@@ -1,0 +1,413 @@
+//! What a write consists of: typed ops (turned into SQL statements shared by both backends),
+//! audit drafts the writer seals into the chain, and the idempotency record of the call.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use tongguan_domain::audit::AuditDraft;
+use tongguan_domain::codes::CustomsDistrictCode;
+use tongguan_domain::enterprise::Enterprise;
+use tongguan_domain::identity::Role;
+use tongguan_refdata::DatasetVersion;
+use uuid::Uuid;
+
+use crate::Val;
+
+/// A user account (用户).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub enterprise_id: Option<Uuid>,
+    pub district: Option<CustomsDistrictCode>,
+    pub terminals: Vec<String>,
+    /// PHC string (argon2id).
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// A bearer token for programs, created by its user, revocable.
+    ApiToken,
+    /// A browser session cookie.
+    Session,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::ApiToken => "api_token",
+            CredentialKind::Session => "session",
+        }
+    }
+}
+
+/// An API token or session; only the SHA-256 of the secret is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRecord {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub kind: CredentialKind,
+    pub name: String,
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An enterprise's authorisation of a customs broker to declare for it (委托报关).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAuthorisation {
+    pub id: Uuid,
+    /// The authorising enterprise (委托方).
+    pub principal_id: Uuid,
+    /// The broker enterprise (报关企业).
+    pub broker_id: Uuid,
+    pub valid_from: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub reason: String,
+}
+
+impl BrokerAuthorisation {
+    pub fn in_force(&self, on: NaiveDate) -> bool {
+        self.revoked_at.is_none()
+            && self.valid_from <= on
+            && self.valid_until.is_none_or(|u| on <= u)
+    }
+}
+
+/// The stored answer to a mutating call, replayed when the same key comes again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub actor_id: Uuid,
+    pub key: String,
+    /// SHA-256 of method, path and body.
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A reference data version as stored.
+#[derive(Debug, Clone)]
+pub struct StoredVersion {
+    pub id: Uuid,
+    /// Load order.
+    pub seq: i64,
+    pub version: DatasetVersion,
+    /// Shipped inside the binary (vs. loaded by an admin).
+    pub shipped: bool,
+    pub loaded_at: DateTime<Utc>,
+    pub loaded_by: String,
+}
+
+/// One write operation.
+#[derive(Debug, Clone)]
+pub enum Op {
+    InsertEnterprise(Enterprise),
+    /// Replace an enterprise whose stored version is `expected_version`.
+    UpdateEnterprise {
+        enterprise: Enterprise,
+        expected_version: i64,
+    },
+    InsertUser(UserRecord),
+    UpdateUser {
+        user: UserRecord,
+        expected_version: i64,
+    },
+    InsertCredential(CredentialRecord),
+    RevokeCredential {
+        id: Uuid,
+        at: DateTime<Utc>,
+    },
+    InsertBrokerAuthorisation(BrokerAuthorisation),
+    RevokeBrokerAuthorisation {
+        id: Uuid,
+        at: DateTime<Utc>,
+    },
+    InsertRefVersion(Box<StoredVersion>),
+}
+
+/// Everything one call writes, atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Changeset {
+    pub ops: Vec<Op>,
+    pub audit: Vec<AuditDraft>,
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+impl Changeset {
+    pub fn new(ops: Vec<Op>, audit: AuditDraft) -> Self {
+        Self {
+            ops,
+            audit: vec![audit],
+            idempotency: None,
+        }
+    }
+
+    pub fn with_idempotency(mut self, record: Option<IdempotencyRecord>) -> Self {
+        self.idempotency = record;
+        self
+    }
+}
+
+/// What the writer assigned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// Audit sequence numbers of this changeset's audit rows.
+    pub audit_seqs: Vec<i64>,
+}
+
+/// How many rows a statement must touch.
+#[derive(Debug, Clone)]
+pub(crate) enum Expect {
+    Any,
+    /// Exactly one row, else the error.
+    One(fn(&str) -> crate::StoreError, String),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Statement {
+    Exec {
+        sql: &'static str,
+        params: Vec<Val>,
+        expect: Expect,
+    },
+    /// Many rows into one table; backends batch them.
+    Bulk {
+        table: &'static str,
+        columns: &'static [&'static str],
+        rows: Vec<Vec<Val>>,
+    },
+}
+
+pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    // Serialising our own plain data types cannot fail.
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
+}
+
+fn version_mismatch(what: &str) -> crate::StoreError {
+    crate::StoreError::VersionMismatch {
+        what: what.to_string(),
+    }
+}
+
+fn not_found(what: &str) -> crate::StoreError {
+    crate::StoreError::NotFound {
+        what: what.to_string(),
+    }
+}
+
+fn exec(sql: &'static str, params: Vec<Val>) -> Statement {
+    Statement::Exec {
+        sql,
+        params,
+        expect: Expect::Any,
+    }
+}
+
+fn exec_one(
+    sql: &'static str,
+    params: Vec<Val>,
+    err: fn(&str) -> crate::StoreError,
+    what: String,
+) -> Statement {
+    Statement::Exec {
+        sql,
+        params,
+        expect: Expect::One(err, what),
+    }
+}
+
+fn enterprise_params(e: &Enterprise) -> Vec<Val> {
+    vec![
+        e.id.to_string().into(),
+        e.name.clone().into(),
+        e.uscc.to_string().into(),
+        e.customs_code.to_string().into(),
+        e.credit_level.as_str().into(),
+        json(&e.tags).into(),
+        e.address.clone().into(),
+        e.contact_phone.clone().into(),
+        micros(e.created_at).into(),
+        micros(e.updated_at).into(),
+        e.version.into(),
+    ]
+}
+
+fn user_params(u: &UserRecord) -> Vec<Val> {
+    vec![
+        u.id.to_string().into(),
+        u.username.clone().into(),
+        u.display_name.clone().into(),
+        u.role.as_str().into(),
+        u.enterprise_id.map(|i| i.to_string()).into(),
+        u.district.as_ref().map(|d| d.to_string()).into(),
+        json(&u.terminals).into(),
+        u.password_hash.clone().into(),
+        i64::from(u.disabled).into(),
+        micros(u.created_at).into(),
+        u.version.into(),
+    ]
+}
+
+impl Op {
+    pub(crate) fn statements(&self, out: &mut Vec<Statement>) {
+        match self {
+            Op::InsertEnterprise(e) => out.push(exec(
+                "INSERT INTO enterprises (id, name, uscc, customs_code, credit_level, tags, address, contact_phone, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                enterprise_params(e),
+            )),
+            Op::UpdateEnterprise {
+                enterprise,
+                expected_version,
+            } => {
+                let mut p = enterprise_params(enterprise);
+                p.push((*expected_version).into());
+                out.push(exec_one(
+                    "UPDATE enterprises SET id = $1, name = $2, uscc = $3, customs_code = $4, credit_level = $5, tags = $6, address = $7, contact_phone = $8, created_at = $9, updated_at = $10, version = $11 WHERE id = $1 AND version = $12",
+                    p,
+                    version_mismatch,
+                    format!("enterprise {}", enterprise.id),
+                ));
+            }
+            Op::InsertUser(u) => out.push(exec(
+                "INSERT INTO users (id, username, display_name, role, enterprise_id, district, terminals, password_hash, disabled, created_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                user_params(u),
+            )),
+            Op::UpdateUser {
+                user,
+                expected_version,
+            } => {
+                let mut p = user_params(user);
+                p.push((*expected_version).into());
+                out.push(exec_one(
+                    "UPDATE users SET id = $1, username = $2, display_name = $3, role = $4, enterprise_id = $5, district = $6, terminals = $7, password_hash = $8, disabled = $9, created_at = $10, version = $11 WHERE id = $1 AND version = $12",
+                    p,
+                    version_mismatch,
+                    format!("user {}", user.id),
+                ));
+            }
+            Op::InsertCredential(c) => out.push(exec(
+                "INSERT INTO credentials (id, user_id, kind, name, token_hash, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                vec![
+                    c.id.to_string().into(),
+                    c.user_id.to_string().into(),
+                    c.kind.as_str().into(),
+                    c.name.clone().into(),
+                    c.token_hash.clone().into(),
+                    micros(c.created_at).into(),
+                    c.expires_at.map(micros).into(),
+                    c.revoked_at.map(micros).into(),
+                ],
+            )),
+            Op::RevokeCredential { id, at } => out.push(exec_one(
+                "UPDATE credentials SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                vec![micros(*at).into(), id.to_string().into()],
+                not_found,
+                format!("active credential {id}"),
+            )),
+            Op::InsertBrokerAuthorisation(a) => out.push(exec(
+                "INSERT INTO broker_authorisations (id, principal_id, broker_id, valid_from, valid_until, created_at, revoked_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                vec![
+                    a.id.to_string().into(),
+                    a.principal_id.to_string().into(),
+                    a.broker_id.to_string().into(),
+                    a.valid_from.to_string().into(),
+                    a.valid_until.map(|d| d.to_string()).into(),
+                    micros(a.created_at).into(),
+                    a.revoked_at.map(micros).into(),
+                    a.reason.clone().into(),
+                ],
+            )),
+            Op::RevokeBrokerAuthorisation { id, at } => out.push(exec_one(
+                "UPDATE broker_authorisations SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                vec![micros(*at).into(), id.to_string().into()],
+                not_found,
+                format!("active broker authorisation {id}"),
+            )),
+            Op::InsertRefVersion(v) => {
+                out.push(exec(
+                    "INSERT INTO ref_versions (id, seq, dataset, label, valid_from, source, shipped, loaded_at, loaded_by, entries) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    vec![
+                        v.id.to_string().into(),
+                        v.seq.into(),
+                        v.version.dataset.as_str().into(),
+                        v.version.label.clone().into(),
+                        v.version.valid_from.to_string().into(),
+                        v.version.source.clone().into(),
+                        i64::from(v.shipped).into(),
+                        micros(v.loaded_at).into(),
+                        v.loaded_by.clone().into(),
+                        (v.version.entries.len() as i64).into(),
+                    ],
+                ));
+                let id = v.id.to_string();
+                out.push(Statement::Bulk {
+                    table: "ref_entries",
+                    columns: &["version_id", "code", "name_en", "name_zh", "parent", "attributes"],
+                    rows: v
+                        .version
+                        .entries
+                        .iter()
+                        .map(|e| {
+                            vec![
+                                id.clone().into(),
+                                e.code.clone().into(),
+                                e.name_en.clone().into(),
+                                e.name_zh.clone().into(),
+                                e.parent.clone().into(),
+                                json(&e.attributes).into(),
+                            ]
+                        })
+                        .collect(),
+                });
+            }
+        }
+    }
+}
+
+impl IdempotencyRecord {
+    pub(crate) fn statement(&self) -> Statement {
+        exec(
+            "INSERT INTO idempotency (actor_id, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                self.actor_id.to_string().into(),
+                self.key.clone().into(),
+                self.request_hash.clone().into(),
+                i64::from(self.status).into(),
+                self.body.clone().into(),
+                micros(self.created_at).into(),
+            ],
+        )
+    }
+}
+
+/// The statement inserting a sealed audit row.
+pub(crate) fn audit_statement(r: &tongguan_domain::audit::AuditRecord) -> Statement {
+    exec(
+        "INSERT INTO audit_log (seq, at, actor, action, object, reason, request_id, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        vec![
+            r.seq.into(),
+            micros(r.draft.at).into(),
+            r.draft.actor.clone().into(),
+            r.draft.action.clone().into(),
+            r.draft.object.clone().into(),
+            r.draft.reason.clone().into(),
+            r.draft.request_id.clone().into(),
+            r.prev_hash.clone().into(),
+            r.hash.clone().into(),
+        ],
+    )
+}

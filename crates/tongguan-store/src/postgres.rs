@@ -1,0 +1,352 @@
+//! PostgreSQL backend: the same group-commit writer as SQLite (one connection, one
+//! transaction per batch, a savepoint per changeset) and a pool for reads. An advisory
+//! lock per batch keeps the audit chain linear even with several server instances.
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tongguan_domain::audit::{self, GENESIS_HASH};
+
+use crate::changeset::{Expect, Statement, audit_statement};
+use crate::{Changeset, Receipt, Result, RowLike, StoreError, StoreOptions, Val, statements};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "0001_foundation",
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+/// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).
+const BULK_ROWS: usize = 1000;
+
+type Reply = oneshot::Sender<Result<Receipt>>;
+
+enum Msg {
+    Commit(Box<Changeset>, Reply),
+    Close(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct PgStore {
+    tx: mpsc::Sender<Msg>,
+    pool: Pool,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn map_write_error(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error()
+        && *db.code() == SqlState::UNIQUE_VIOLATION
+    {
+        let table = db.table().unwrap_or("");
+        if table == "idempotency" {
+            return StoreError::IdempotencyKeyUsed;
+        }
+        let constraint = db.constraint().unwrap_or("");
+        let column = constraint
+            .strip_prefix(table)
+            .and_then(|c| c.strip_prefix('_'))
+            .map(|c| c.strip_suffix("_key").unwrap_or(c))
+            .unwrap_or(constraint);
+        return StoreError::Duplicate {
+            constraint: format!("{table}.{column}"),
+        };
+    }
+    backend(e)
+}
+
+fn params(p: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
+    p.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+/// A stable advisory lock key for a schema's audit chain.
+fn lock_key(schema: &str) -> i64 {
+    schema
+        .bytes()
+        .fold(0x7467_7561_6e00_i64, |h, b| h.wrapping_mul(31).wrapping_add(i64::from(b)))
+}
+
+impl PgStore {
+    pub async fn open(url: &str, schema: Option<&str>, options: StoreOptions) -> Result<Self> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(backend)?;
+        if let Some(schema) = schema {
+            if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(StoreError::Backend(format!("bad schema name {schema}")));
+            }
+            let (client, conn) = config.connect(NoTls).await.map_err(backend)?;
+            tokio::spawn(conn);
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .await
+                .map_err(backend)?;
+            config.options(format!("-c search_path={schema}"));
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.readers + 1)
+            .build()
+            .map_err(backend)?;
+        let mut writer_conn = pool.get().await.map_err(backend)?;
+        migrate(&mut writer_conn).await?;
+        let (tx, rx) = mpsc::channel(options.max_batch * 8);
+        let writer = Writer {
+            pool: pool.clone(),
+            conn: Some(writer_conn),
+            max_batch: options.max_batch,
+            lock: lock_key(schema.unwrap_or("public")),
+        };
+        tokio::spawn(writer.run(rx));
+        Ok(Self { tx, pool })
+    }
+
+    pub async fn commit(&self, cs: Changeset) -> Result<Receipt> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Commit(Box::new(cs), reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub async fn close(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Msg::Close(reply)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    pub async fn query<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        p: Vec<Val>,
+        map: fn(&dyn RowLike) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let client = self.pool.get().await.map_err(backend)?;
+        let stmt = client.prepare_cached(sql).await.map_err(backend)?;
+        let rows = client.query(&stmt, &params(&p)).await.map_err(backend)?;
+        rows.iter().map(|r| map(r)).collect()
+    }
+
+    pub async fn execute_raw(&self, sql: &str) -> Result<()> {
+        let client = self.pool.get().await.map_err(backend)?;
+        client.batch_execute(sql).await.map_err(backend)
+    }
+}
+
+async fn migrate(client: &mut Object) -> Result<()> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )
+        .await
+        .map_err(backend)?;
+    for (version, name, sql) in MIGRATIONS {
+        let tx = client.transaction().await.map_err(backend)?;
+        // Serialise concurrent migrators of the same schema.
+        tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE", &[])
+            .await
+            .map_err(backend)?;
+        let done: i64 = tx
+            .query_one(
+                "SELECT COUNT(*) FROM schema_migrations WHERE version = $1",
+                &[version],
+            )
+            .await
+            .map_err(backend)?
+            .get(0);
+        if done == 0 {
+            tracing::info!(version, name, "applying postgres migration");
+            tx.batch_execute(sql).await.map_err(backend)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                &[version, name],
+            )
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+    }
+    Ok(())
+}
+
+struct Writer {
+    pool: Pool,
+    conn: Option<Object>,
+    max_batch: usize,
+    lock: i64,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        let mut batch: Vec<(Box<Changeset>, Reply)> = Vec::with_capacity(self.max_batch);
+        while let Some(first) = rx.recv().await {
+            let mut close = None;
+            match first {
+                Msg::Commit(cs, reply) => batch.push((cs, reply)),
+                Msg::Close(done) => close = Some(done),
+            }
+            while close.is_none() && batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(Msg::Commit(cs, reply)) => batch.push((cs, reply)),
+                    Ok(Msg::Close(done)) => close = Some(done),
+                    Err(_) => break,
+                }
+            }
+            if !batch.is_empty() {
+                self.commit_batch(&mut batch).await;
+            }
+            if let Some(done) = close {
+                let _ = done.send(());
+                break;
+            }
+        }
+    }
+
+    async fn connection(&mut self) -> Result<&mut Object> {
+        if self.conn.as_ref().is_none_or(|c| c.is_closed()) {
+            self.conn = Some(self.pool.get().await.map_err(backend)?);
+        }
+        self.conn.as_mut().ok_or(StoreError::Closed)
+    }
+
+    async fn commit_batch(&mut self, batch: &mut Vec<(Box<Changeset>, Reply)>) {
+        let started = std::time::Instant::now();
+        let lock = self.lock;
+        let outcome = async {
+            let conn = self.connection().await?;
+            conn.batch_execute("BEGIN").await.map_err(backend)?;
+            conn.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])
+                .await
+                .map_err(backend)?;
+            let mut head = match conn
+                .query_opt(
+                    "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                    &[],
+                )
+                .await
+                .map_err(backend)?
+            {
+                Some(r) => (r.get::<_, i64>(0), r.get::<_, String>(1)),
+                None => (0, GENESIS_HASH.to_string()),
+            };
+            let mut results = Vec::with_capacity(batch.len());
+            for (cs, _) in batch.iter() {
+                conn.batch_execute("SAVEPOINT cs").await.map_err(backend)?;
+                let saved = head.clone();
+                match apply(conn, cs, &mut head).await {
+                    Ok(r) => {
+                        conn.batch_execute("RELEASE cs").await.map_err(backend)?;
+                        results.push(Ok(r));
+                    }
+                    Err(e) => {
+                        conn.batch_execute("ROLLBACK TO cs; RELEASE cs")
+                            .await
+                            .map_err(backend)?;
+                        head = saved;
+                        results.push(Err(e));
+                    }
+                }
+            }
+            conn.batch_execute("COMMIT").await.map_err(backend)?;
+            Ok::<_, StoreError>(results)
+        }
+        .await;
+        match outcome {
+            Ok(results) => {
+                metrics::histogram!("tongguan_store_batch_size", "backend" => "postgres")
+                    .record(batch.len() as f64);
+                metrics::histogram!("tongguan_store_batch_seconds", "backend" => "postgres")
+                    .record(started.elapsed().as_secs_f64());
+                for ((_, reply), result) in batch.drain(..).zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "postgres batch commit failed");
+                if let Some(c) = self.conn.as_ref() {
+                    let _ = c.batch_execute("ROLLBACK").await;
+                }
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(StoreError::Backend(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+async fn apply(conn: &Object, cs: &Changeset, head: &mut (i64, String)) -> Result<Receipt> {
+    for st in statements(cs) {
+        run(conn, st).await?;
+    }
+    let mut receipt = Receipt::default();
+    for draft in &cs.audit {
+        let seq = head.0 + 1;
+        let rec = audit::seal(seq, draft.clone(), &head.1);
+        run(conn, audit_statement(&rec)).await?;
+        *head = (seq, rec.hash);
+        receipt.audit_seqs.push(seq);
+    }
+    Ok(receipt)
+}
+
+async fn run(conn: &Object, st: Statement) -> Result<()> {
+    match st {
+        Statement::Exec {
+            sql,
+            params: p,
+            expect,
+        } => {
+            let stmt = conn.prepare_cached(sql).await.map_err(backend)?;
+            let n = conn
+                .execute(&stmt, &params(&p))
+                .await
+                .map_err(map_write_error)?;
+            if let Expect::One(err, what) = expect
+                && n != 1
+            {
+                return Err(err(&what));
+            }
+            Ok(())
+        }
+        Statement::Bulk {
+            table,
+            columns,
+            rows,
+        } => {
+            for chunk in rows.chunks(BULK_ROWS) {
+                let width = columns.len();
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|r| {
+                        let cells: Vec<String> =
+                            (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                        format!("({})", cells.join(", "))
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO {table} ({}) VALUES {}",
+                    columns.join(", "),
+                    values.join(", ")
+                );
+                let flat: Vec<&(dyn ToSql + Sync)> = chunk
+                    .iter()
+                    .flat_map(|row| row.iter().map(|v| v as &(dyn ToSql + Sync)))
+                    .collect();
+                let stmt = conn.prepare_cached(&sql).await.map_err(backend)?;
+                conn.execute(&stmt, &flat)
+                    .await
+                    .map_err(map_write_error)?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! Embedded SQLite backend: one writer thread with group commit, a small pool of readers.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags, params_from_iter};
+use tokio::sync::{mpsc, oneshot};
+use tongguan_domain::audit::{self, GENESIS_HASH};
+
+use crate::changeset::{Expect, Statement, audit_statement};
+use crate::{Changeset, Receipt, Result, RowLike, StoreError, StoreOptions, Val, statements};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "0001_foundation",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+)];
+
+type Reply = oneshot::Sender<Result<Receipt>>;
+
+enum Msg {
+    Commit(Box<Changeset>, Reply),
+    Close(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    tx: mpsc::Sender<Msg>,
+    readers: Arc<ReaderPool>,
+}
+
+struct ReaderPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    options: StoreOptions,
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Maps a constraint failure to the error the app layer understands.
+fn map_write_error(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(code, Some(msg)) = &e
+        && code.code == rusqlite::ErrorCode::ConstraintViolation
+        && let Some(cols) = msg.strip_prefix("UNIQUE constraint failed: ")
+    {
+        if cols.starts_with("idempotency.") {
+            return StoreError::IdempotencyKeyUsed;
+        }
+        let first = cols.split(',').next().unwrap_or(cols).trim();
+        return StoreError::Duplicate {
+            constraint: first.to_string(),
+        };
+    }
+    backend(e)
+}
+
+fn open_conn(path: &Path, options: &StoreOptions) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(backend)?;
+    conn.busy_timeout(options.busy_timeout).map_err(backend)?;
+    let sync = if options.sqlite_synchronous_full {
+        "FULL"
+    } else {
+        "NORMAL"
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+    ))
+    .map_err(backend)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .map_err(backend)?;
+    for (version, name, sql) in MIGRATIONS {
+        let tx = conn.transaction().map_err(backend)?;
+        let done: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM schema_migrations WHERE version = ?1",
+                [version],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        if done == 0 {
+            tracing::info!(version, name, "applying sqlite migration");
+            tx.execute_batch(sql).map_err(backend)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, datetime('now'))",
+                rusqlite::params![version, name],
+            )
+            .map_err(backend)?;
+        }
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn audit_head(conn: &Connection) -> Result<(i64, String)> {
+    let mut stmt = conn
+        .prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .map_err(backend)?;
+    let mut rows = stmt.query([]).map_err(backend)?;
+    match rows.next().map_err(backend)? {
+        Some(r) => Ok((r.get(0).map_err(backend)?, r.get(1).map_err(backend)?)),
+        None => Ok((0, GENESIS_HASH.to_string())),
+    }
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path, options: StoreOptions) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let writer_path = path.to_path_buf();
+        let opts = options.clone();
+        let (conn, head) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let mut conn = open_conn(&writer_path, &opts)?;
+            migrate(&mut conn)?;
+            let head = audit_head(&conn)?;
+            Ok((conn, head))
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))??;
+        let (tx, rx) = mpsc::channel(options.max_batch * 8);
+        let max_batch = options.max_batch;
+        std::thread::Builder::new()
+            .name("tongguan-sqlite-writer".into())
+            .spawn(move || {
+                Writer {
+                    conn,
+                    head,
+                    max_batch,
+                }
+                .run(rx)
+            })
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let readers = Arc::new(ReaderPool {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+            options,
+        });
+        Ok(Self { tx, readers })
+    }
+
+    pub async fn commit(&self, cs: Changeset) -> Result<Receipt> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Commit(Box::new(cs), reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub async fn close(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Msg::Close(reply)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    pub async fn query<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Val>,
+        map: fn(&dyn RowLike) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.take()?;
+            let result = (|| {
+                let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+                let mut rows = stmt.query(params_from_iter(params.iter())).map_err(backend)?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next().map_err(backend)? {
+                    out.push(map(r)?);
+                }
+                Ok(out)
+            })();
+            pool.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+
+    pub async fn execute_raw(&self, sql: &str) -> Result<()> {
+        let pool = self.readers.clone();
+        let sql = sql.to_string();
+        tokio::task::spawn_blocking(move || {
+            let conn = open_conn(&pool.path, &pool.options)?;
+            conn.execute_batch(&sql).map_err(backend)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+}
+
+impl ReaderPool {
+    fn take(&self) -> Result<Connection> {
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        match idle {
+            Some(c) => Ok(c),
+            None => open_conn(&self.path, &self.options),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut v) = self.idle.lock()
+            && v.len() < self.options.readers
+        {
+            v.push(conn);
+        }
+    }
+}
+
+struct Writer {
+    conn: Connection,
+    /// Last sealed audit row: (seq, hash).
+    head: (i64, String),
+    max_batch: usize,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        let mut batch: Vec<(Box<Changeset>, Reply)> = Vec::with_capacity(self.max_batch);
+        while let Some(first) = rx.blocking_recv() {
+            let mut close = None;
+            match first {
+                Msg::Commit(cs, reply) => batch.push((cs, reply)),
+                Msg::Close(done) => close = Some(done),
+            }
+            while close.is_none() && batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(Msg::Commit(cs, reply)) => batch.push((cs, reply)),
+                    Ok(Msg::Close(done)) => close = Some(done),
+                    Err(_) => break,
+                }
+            }
+            if !batch.is_empty() {
+                self.commit_batch(&mut batch);
+            }
+            if let Some(done) = close {
+                let _ = done.send(());
+                break;
+            }
+        }
+    }
+
+    fn commit_batch(&mut self, batch: &mut Vec<(Box<Changeset>, Reply)>) {
+        let started = std::time::Instant::now();
+        let mut results: Vec<Result<Receipt>> = Vec::with_capacity(batch.len());
+        let outcome = (|| -> Result<()> {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(backend)?;
+            for (cs, _) in batch.iter() {
+                let saved = self.head.clone();
+                self.conn.execute_batch("SAVEPOINT cs").map_err(backend)?;
+                match self.apply(cs) {
+                    Ok(receipt) => {
+                        self.conn.execute_batch("RELEASE cs").map_err(backend)?;
+                        results.push(Ok(receipt));
+                    }
+                    Err(e) => {
+                        self.conn
+                            .execute_batch("ROLLBACK TO cs; RELEASE cs")
+                            .map_err(backend)?;
+                        self.head = saved;
+                        results.push(Err(e));
+                    }
+                }
+            }
+            self.conn.execute_batch("COMMIT").map_err(backend)
+        })();
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, "sqlite batch commit failed");
+            let _ = self.conn.execute_batch("ROLLBACK");
+            match audit_head(&self.conn) {
+                Ok(h) => self.head = h,
+                Err(e2) => tracing::error!(error = %e2, "cannot re-read audit head"),
+            }
+            for (_, reply) in batch.drain(..) {
+                let _ = reply.send(Err(StoreError::Backend(e.to_string())));
+            }
+            return;
+        }
+        metrics::histogram!("tongguan_store_batch_size", "backend" => "sqlite")
+            .record(batch.len() as f64);
+        metrics::histogram!("tongguan_store_batch_seconds", "backend" => "sqlite")
+            .record(started.elapsed().as_secs_f64());
+        for ((_, reply), result) in batch.drain(..).zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+
+    fn apply(&mut self, cs: &Changeset) -> Result<Receipt> {
+        for st in statements(cs) {
+            self.exec(st)?;
+        }
+        let mut receipt = Receipt::default();
+        for draft in &cs.audit {
+            let seq = self.head.0 + 1;
+            let rec = audit::seal(seq, draft.clone(), &self.head.1);
+            self.exec(audit_statement(&rec))?;
+            self.head = (seq, rec.hash);
+            receipt.audit_seqs.push(seq);
+        }
+        Ok(receipt)
+    }
+
+    fn exec(&mut self, st: Statement) -> Result<()> {
+        match st {
+            Statement::Exec {
+                sql,
+                params,
+                expect,
+            } => {
+                let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
+                let n = stmt
+                    .execute(params_from_iter(params.iter()))
+                    .map_err(map_write_error)?;
+                if let Expect::One(err, what) = expect
+                    && n != 1
+                {
+                    return Err(err(&what));
+                }
+                Ok(())
+            }
+            Statement::Bulk {
+                table,
+                columns,
+                rows,
+            } => {
+                let placeholders: Vec<String> =
+                    (1..=columns.len()).map(|i| format!("?{i}")).collect();
+                let sql = format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    columns.join(", "),
+                    placeholders.join(", ")
+                );
+                let mut stmt = self.conn.prepare_cached(&sql).map_err(backend)?;
+                for row in rows {
+                    stmt.execute(params_from_iter(row.iter()))
+                        .map_err(map_write_error)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
