@@ -1,22 +1,12 @@
 //! The audit view (审计): verification of the chain and reading of rows.
 
-use serde::{Deserialize, Serialize};
+pub use tongguan_api::ChainReport;
 use tongguan_domain::audit::AuditRecord;
 use tongguan_domain::identity::Role;
 
 use super::identity::require_role;
 use super::{App, AppResult, Ctx};
 
-/// Result of walking the whole chain.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ChainReport {
-    pub ok: bool,
-    /// Rows verified before the first break (all rows when ok).
-    pub checked: u64,
-    /// The first broken link's sequence number.
-    pub broken_at: Option<i64>,
-    pub reason: Option<String>,
-}
 
 impl App {
     pub async fn verify_audit(&self) -> AppResult<ChainReport> {

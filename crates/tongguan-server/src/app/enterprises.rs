@@ -1,7 +1,6 @@
 //! Enterprise registry (企业管理) and broker authorisations (委托报关).
 
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+pub use tongguan_api::{AuthorisationView, EnterprisePatch, NewAuthorisation, NewEnterpriseInput, Reason};
 use tongguan_domain::Violations;
 use tongguan_domain::enterprise::{
     CreditLevel, Enterprise, EnterpriseInput, EnterpriseTag, MAX_ADDRESS_CHARS, MAX_NAME_CHARS,
@@ -14,80 +13,10 @@ use uuid::Uuid;
 use super::identity::require_role;
 use super::{App, AppError, AppResult, Ctx, Reply, invalid, new_id, security_denied};
 
-/// Input of `POST /api/v1/enterprises`.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewEnterpriseInput {
-    /// 企业名称
-    pub name: String,
-    /// 统一社会信用代码, 18 characters with its GB 32100 check character.
-    pub uscc: String,
-    /// 海关注册编码, 10 characters.
-    pub customs_code: String,
-    /// advanced_certified, certified, routine (alias registered), dishonest, seriously_dishonest.
-    pub credit_level: String,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub address: Option<String>,
-    #[serde(default)]
-    pub contact_phone: Option<String>,
-}
 
-/// Input of `PATCH /api/v1/enterprises/{id}`: only the fields given change.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EnterprisePatch {
-    /// The version the change is based on; refused when the record has moved on.
-    #[serde(default)]
-    pub version: Option<i64>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub address: Option<String>,
-    #[serde(default)]
-    pub contact_phone: Option<String>,
-    /// Officers and admins only.
-    #[serde(default)]
-    pub credit_level: Option<String>,
-    /// Officers and admins only.
-    #[serde(default)]
-    pub tags: Option<Vec<String>>,
-    /// Why; required when the credit level or tags change.
-    #[serde(default)]
-    pub reason: Option<String>,
-}
 
-/// Input of `POST /api/v1/enterprises/{id}/broker-authorisations`.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewAuthorisation {
-    /// The customs broker enterprise authorised to declare for this enterprise.
-    pub broker_id: Uuid,
-    pub valid_from: NaiveDate,
-    #[serde(default)]
-    pub valid_until: Option<NaiveDate>,
-    pub reason: String,
-}
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AuthorisationView {
-    pub id: Uuid,
-    pub principal_id: Uuid,
-    pub broker_id: Uuid,
-    pub valid_from: NaiveDate,
-    pub valid_until: Option<NaiveDate>,
-    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub reason: String,
-    pub in_force: bool,
-}
 
-/// Why a change was made, required for decisions.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Reason {
-    pub reason: String,
-}
 
 impl App {
     /// The enterprises `ctx` may see.

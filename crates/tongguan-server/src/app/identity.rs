@@ -5,8 +5,7 @@
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::{Algorithm, Argon2, Params, Version};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+pub use tongguan_api::{CredentialCreated, CredentialView, Login, NewToken, NewUser, UserView};
 use sha2::{Digest, Sha256};
 use tongguan_domain::Violations;
 use tongguan_domain::codes::CustomsDistrictCode;
@@ -18,22 +17,10 @@ use uuid::Uuid;
 use super::{App, AppError, AppResult, Ctx, Reply, new_id};
 use crate::config::PasswordConfig;
 
-/// A user as the API shows it (never the password hash).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct UserView {
-    pub id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub enterprise_id: Option<Uuid>,
-    pub district: Option<String>,
-    pub terminals: Vec<String>,
-    pub disabled: bool,
-    pub created_at: DateTime<Utc>,
-}
 
-impl From<&UserRecord> for UserView {
-    fn from(u: &UserRecord) -> Self {
+/// The API view of a user (never the password hash).
+pub fn user_view(u: &UserRecord) -> UserView {
+    {
         UserView {
             id: u.id,
             username: u.username.clone(),
@@ -48,40 +35,11 @@ impl From<&UserRecord> for UserView {
     }
 }
 
-/// Input of `POST /api/v1/users`.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    /// 3-64 characters: lower-case letters, digits, `.`, `_`, `-`.
-    pub username: String,
-    pub display_name: String,
-    pub password: String,
-    /// enterprise_user, broker, officer, terminal_operator or admin.
-    pub role: String,
-    /// Required for enterprise_user and broker.
-    #[serde(default)]
-    pub enterprise_id: Option<Uuid>,
-    /// Required for officer: a customs district code (关区代码), e.g. 5300.
-    #[serde(default)]
-    pub district: Option<String>,
-    /// Required for terminal_operator: terminal codes, `<UN/LOCODE>` or `<UN/LOCODE>-<terminal>`.
-    #[serde(default)]
-    pub terminals: Vec<String>,
-}
 
-/// An API token or session as listed (without its secret).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CredentialView {
-    pub id: Uuid,
-    pub kind: String,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
 
-impl From<&CredentialRecord> for CredentialView {
-    fn from(c: &CredentialRecord) -> Self {
+/// The API view of a credential (never its hash).
+pub fn credential_view(c: &CredentialRecord) -> CredentialView {
+    {
         CredentialView {
             id: c.id,
             kind: c.kind.as_str().to_string(),
@@ -93,34 +51,8 @@ impl From<&CredentialRecord> for CredentialView {
     }
 }
 
-/// A new credential with its secret, shown this once.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CredentialCreated {
-    #[serde(flatten)]
-    pub credential: CredentialView,
-    /// The bearer secret. `null` when an idempotent retry replays the answer: the secret is
-    /// never stored and is shown only once.
-    pub secret: Option<String>,
-    pub user: UserView,
-}
 
-/// Input of `POST /api/v1/tokens`.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewToken {
-    pub name: String,
-    /// Days until the token expires; none for no expiry.
-    #[serde(default)]
-    pub expires_in_days: Option<i64>,
-}
 
-/// Input of `POST /api/v1/sessions`.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    pub username: String,
-    pub password: String,
-}
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -264,9 +196,9 @@ impl App {
             .await
             .map_err(super::map_store_error)?;
         Ok(CredentialCreated {
-            credential: (&cred).into(),
+            credential: credential_view(&cred),
             secret: Some(secret),
-            user: (&user).into(),
+            user: user_view(&user),
         })
     }
 
@@ -289,7 +221,7 @@ impl App {
         }
         let now = self.now();
         let audit = self.audit_draft(ctx, "credential.revoke", &format!("credential/{id}"), reason);
-        let mut view = CredentialView::from(&cred);
+        let mut view = credential_view(&cred);
         view.revoked_at = Some(now);
         self.commit_reply(
             ctx,
@@ -338,9 +270,9 @@ impl App {
         };
         let audit = self.audit_draft(ctx, "token.create", &format!("credential/{}", cred.id), "API token created by its user");
         let mut created = CredentialCreated {
-            credential: (&cred).into(),
+            credential: credential_view(&cred),
             secret: None,
-            user: (&user).into(),
+            user: user_view(&user),
         };
         let stored = serde_json::to_string(&created).map_err(|e| AppError::Internal(e.to_string()))?;
         created.secret = Some(secret);
@@ -360,7 +292,7 @@ impl App {
             .credentials_of_user(ctx.actor.user_id)
             .await?
             .iter()
-            .map(CredentialView::from)
+            .map(credential_view)
             .collect())
     }
 
@@ -368,7 +300,7 @@ impl App {
         self.store
             .user(ctx.actor.user_id)
             .await?
-            .map(|u| UserView::from(&u))
+            .map(|u| user_view(&u))
             .ok_or(AppError::Unauthenticated)
     }
 
@@ -473,7 +405,7 @@ impl App {
             &format!("user/{}", user.id),
             &format!("created {} as {}", user.username, user.role.as_str()),
         );
-        let view = UserView::from(&user);
+        let view = user_view(&user);
         self.commit_reply(ctx, Changeset::new(vec![Op::InsertUser(user)], audit), 201, &view, None)
             .await
     }
@@ -485,7 +417,7 @@ impl App {
             .list_users(limit, offset)
             .await?
             .iter()
-            .map(UserView::from)
+            .map(user_view)
             .collect())
     }
 
@@ -541,7 +473,7 @@ impl App {
             &format!("user/{}", user.id),
             &format!("provisioned {} as {} with an API token", user.username, user.role.as_str()),
         );
-        let view = UserView::from(&user);
+        let view = user_view(&user);
         self.store
             .commit(Changeset::new(
                 vec![Op::InsertUser(user), Op::InsertCredential(cred)],

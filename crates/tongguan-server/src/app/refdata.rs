@@ -1,8 +1,7 @@
 //! Reference data (参数代码): shipped versions loaded at first start, newer ones loaded by
 //! admins; lookups and search are answered from the in-memory catalog, never the database.
 
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+pub use tongguan_api::{EntryPage, NewVersionParams};
 use tongguan_domain::identity::{Role, system_actor};
 use tongguan_refdata::{Catalog, DatasetId, DatasetVersion, RefEntry, VersionInfo};
 use tongguan_store::{Changeset, Op, StoredVersion};
@@ -10,27 +9,7 @@ use tongguan_store::{Changeset, Op, StoredVersion};
 use super::identity::require_role;
 use super::{App, AppError, AppResult, Ctx, Reply, invalid, new_id};
 
-/// Where a new version comes from (`POST /api/v1/reference/{dataset}/versions` query).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewVersionParams {
-    /// Version label, e.g. `2024` for the 2024 tariff list.
-    pub label: String,
-    /// First day the version is in force.
-    pub valid_from: NaiveDate,
-    /// Where the data comes from (publication, URL).
-    pub source: String,
-}
 
-/// A page of search results.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct EntryPage {
-    pub dataset: DatasetId,
-    /// The version the answers come from.
-    pub version: Option<String>,
-    pub total: usize,
-    pub entries: Vec<RefEntry>,
-}
 
 impl App {
     /// Stores every shipped version the database does not hold yet (first start, or a new

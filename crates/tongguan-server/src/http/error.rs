@@ -2,24 +2,11 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+pub use tongguan_api::Problem;
 use tongguan_domain::Violation;
 
 use crate::app::AppError;
 
-/// `application/problem+json` body.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Problem {
-    /// Stable URI of the problem type, e.g. `urn:tongguan:problem:validation`.
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// Every rule the request breaks, with the field path.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub violations: Vec<Violation>,
-}
 
 pub fn problem(status: StatusCode, slug: &str, title: &str, detail: String, violations: Vec<Violation>) -> Response {
     let body = Problem {
