@@ -1,1 +1,305 @@
+//! Typed client for the Tongguan HTTP API, used by the `tongguan` CLI and the tests.
+//!
+//! Every mutating call sends an `Idempotency-Key`: a fresh UUID per call, or a fixed key
+//! from [`Client::keyed`] to retry a call safely.
 #![forbid(unsafe_code)]
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+pub use tongguan_api::*;
+use tongguan_refdata::DatasetId;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with problem+json.
+    #[error("{status}: {} ({})", problem.title, problem.detail)]
+    Problem { status: u16, problem: Problem },
+    #[error("http: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("unexpected answer {status}: {body}")]
+    Unexpected { status: u16, body: String },
+}
+
+impl ClientError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Problem { status, .. } | ClientError::Unexpected { status, .. } => Some(*status),
+            ClientError::Http(e) => e.status().map(|s| s.as_u16()),
+        }
+    }
+
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            ClientError::Problem { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+
+    /// The rules the server named, e.g. `["uscc.check_character"]`.
+    pub fn rules(&self) -> Vec<String> {
+        self.problem()
+            .map(|p| p.violations.iter().map(|v| v.rule.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// A raw answer, for calls the typed methods do not cover (tests of bad input).
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl RawResponse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    key: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// `base` is the server root, e.g. `http://127.0.0.1:8080`.
+    pub fn new(base: &str) -> Client {
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            token: None,
+            key: None,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The same client acting with an API token or session secret.
+    pub fn with_token(&self, token: &str) -> Client {
+        Client {
+            token: Some(token.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// The same client sending this Idempotency-Key on every mutation.
+    pub fn keyed(&self, key: &str) -> Client {
+        Client {
+            key: Some(key.to_string()),
+            ..self.clone()
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn builder(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut b = self.http.request(method.clone(), format!("{}{}", self.base, path));
+        if let Some(t) = &self.token {
+            b = b.bearer_auth(t);
+        }
+        if method != Method::GET {
+            let key = self.key.clone().unwrap_or_else(|| Uuid::new_v4().to_string());
+            b = b.header("Idempotency-Key", key);
+        }
+        b
+    }
+
+    async fn finish<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T> {
+        let status = resp.status();
+        let body = resp.text().await?;
+        if status.is_success() {
+            return serde_json::from_str(&body).map_err(|_| ClientError::Unexpected {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        match serde_json::from_str::<Problem>(&body) {
+            Ok(problem) => Err(ClientError::Problem {
+                status: status.as_u16(),
+                problem,
+            }),
+            Err(_) => Err(ClientError::Unexpected {
+                status: status.as_u16(),
+                body,
+            }),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        Self::finish(self.builder(Method::GET, path).send().await?).await
+    }
+
+    async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<T> {
+        Self::finish(self.builder(method, path).json(body).send().await?).await
+    }
+
+    /// Any call with a raw body; `content_type` None sends no body.
+    pub async fn raw(&self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> Result<RawResponse> {
+        let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+        let mut b = self.builder(method, path);
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct).body(body.to_string());
+        }
+        let resp = b.send().await?;
+        Ok(RawResponse {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            body: resp.text().await?,
+        })
+    }
+
+    pub async fn health(&self) -> Result<serde_json::Value> {
+        self.get("/healthz").await
+    }
+
+    /// Password login; the answer carries the session secret (use it with [`Client::with_token`]).
+    pub async fn login(&self, username: &str, password: &str) -> Result<CredentialCreated> {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/sessions", self.base))
+            .json(&Login {
+                username: username.into(),
+                password: password.into(),
+            })
+            .send()
+            .await?;
+        Self::finish(resp).await
+    }
+
+    pub async fn logout(&self) -> Result<CredentialView> {
+        Self::finish(self.builder(Method::DELETE, "/api/v1/sessions/current").send().await?).await
+    }
+
+    pub async fn me(&self) -> Result<UserView> {
+        self.get("/api/v1/me").await
+    }
+
+    pub async fn create_token(&self, input: &NewToken) -> Result<CredentialCreated> {
+        self.send(Method::POST, "/api/v1/tokens", input).await
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<CredentialView>> {
+        self.get("/api/v1/tokens").await
+    }
+
+    pub async fn revoke_token(&self, id: Uuid) -> Result<CredentialView> {
+        Self::finish(self.builder(Method::DELETE, &format!("/api/v1/tokens/{id}")).send().await?).await
+    }
+
+    pub async fn create_user(&self, input: &NewUser) -> Result<UserView> {
+        self.send(Method::POST, "/api/v1/users", input).await
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserView>> {
+        self.get("/api/v1/users?limit=500").await
+    }
+
+    pub async fn create_enterprise(&self, input: &NewEnterpriseInput) -> Result<Enterprise> {
+        self.send(Method::POST, "/api/v1/enterprises", input).await
+    }
+
+    pub async fn enterprises(&self, q: Option<&str>) -> Result<Vec<Enterprise>> {
+        let path = match q {
+            Some(q) => format!("/api/v1/enterprises?limit=500&q={}", encode(q)),
+            None => "/api/v1/enterprises?limit=500".to_string(),
+        };
+        self.get(&path).await
+    }
+
+    pub async fn enterprise(&self, id: Uuid) -> Result<Enterprise> {
+        self.get(&format!("/api/v1/enterprises/{id}")).await
+    }
+
+    pub async fn update_enterprise(&self, id: Uuid, patch: &EnterprisePatch) -> Result<Enterprise> {
+        self.send(Method::PATCH, &format!("/api/v1/enterprises/{id}"), patch).await
+    }
+
+    pub async fn authorise_broker(&self, principal: Uuid, input: &NewAuthorisation) -> Result<AuthorisationView> {
+        self.send(Method::POST, &format!("/api/v1/enterprises/{principal}/broker-authorisations"), input)
+            .await
+    }
+
+    pub async fn authorisations(&self, enterprise: Uuid) -> Result<Vec<AuthorisationView>> {
+        self.get(&format!("/api/v1/enterprises/{enterprise}/broker-authorisations")).await
+    }
+
+    pub async fn revoke_authorisation(&self, enterprise: Uuid, id: Uuid, reason: &str) -> Result<AuthorisationView> {
+        self.send(
+            Method::DELETE,
+            &format!("/api/v1/enterprises/{enterprise}/broker-authorisations/{id}"),
+            &Reason { reason: reason.into() },
+        )
+        .await
+    }
+
+    pub async fn reference_versions(&self) -> Result<Vec<VersionInfo>> {
+        self.get("/api/v1/reference").await
+    }
+
+    /// Looks a code up, e.g. `(DatasetId::Hs, "8471.30")`.
+    pub async fn reference(&self, dataset: DatasetId, code: &str) -> Result<tongguan_refdata::RefEntry> {
+        self.get(&format!("/api/v1/reference/{}/{}", dataset.as_str(), encode(code))).await
+    }
+
+    pub async fn reference_search(&self, dataset: DatasetId, q: &str, limit: usize) -> Result<EntryPage> {
+        self.get(&format!("/api/v1/reference/{}?q={}&limit={limit}", dataset.as_str(), encode(q)))
+            .await
+    }
+
+    pub async fn reference_children(&self, dataset: DatasetId, parent: &str) -> Result<EntryPage> {
+        self.get(&format!("/api/v1/reference/{}?parent={}&limit=500", dataset.as_str(), encode(parent)))
+            .await
+    }
+
+    /// Loads a new dataset version from canonical CSV (admin).
+    pub async fn load_reference(&self, dataset: DatasetId, params: &NewVersionParams, csv: &str) -> Result<serde_json::Value> {
+        let path = format!(
+            "/api/v1/reference/{}/versions?label={}&valid_from={}&source={}",
+            dataset.as_str(),
+            encode(&params.label),
+            params.valid_from,
+            encode(&params.source)
+        );
+        let resp = self
+            .builder(Method::POST, &path)
+            .header("content-type", "text/csv; charset=utf-8")
+            .body(csv.to_string())
+            .send()
+            .await?;
+        Self::finish(resp).await
+    }
+
+    pub async fn audit(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+        self.get(&format!("/api/v1/audit?after={after}&limit={limit}")).await
+    }
+
+    pub async fn audit_verify(&self) -> Result<ChainReport> {
+        self.get("/api/v1/audit/verify").await
+    }
+}
+
+/// Percent-encodes a query or path value.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// True when the status means the server refused the call as the caller's fault.
+pub fn is_client_error(status: StatusCode) -> bool {
+    status.is_client_error()
+}

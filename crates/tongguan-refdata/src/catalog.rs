@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crate::{DatasetId, DatasetKind, DatasetVersion, RefEntry};
 
 /// Summary of one stored dataset version, as listed by [`Catalog::versions`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct VersionInfo {
     /// Dataset of the version.
     pub dataset: DatasetId,
