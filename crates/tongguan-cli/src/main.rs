@@ -15,7 +15,11 @@ use tongguan_server::config::Config;
 use tongguan_store::{Store, redact_url};
 
 #[derive(Parser)]
-#[command(name = "tongguan", version, about = "Tongguan (通关): open customs clearance platform")]
+#[command(
+    name = "tongguan",
+    version,
+    about = "Tongguan (通关): open customs clearance platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -150,9 +154,13 @@ fn load_config(args: &ConfigArgs, demo: bool) -> Result<Config> {
         Env::prefixed("TONGGUAN_")
             .filter(|k| {
                 let k = k.as_str().to_ascii_lowercase();
-                ENV_KEYS
-                    .iter()
-                    .any(|f| if f.ends_with("__") { k.starts_with(f) } else { k == *f })
+                ENV_KEYS.iter().any(|f| {
+                    if f.ends_with("__") {
+                        k.starts_with(f)
+                    } else {
+                        k == *f
+                    }
+                })
             })
             .split("__"),
     );
@@ -212,10 +220,16 @@ async fn serve(config: Config) -> Result<()> {
     let application = Application::build(config).await?;
     if demo {
         let logins = application.app.seed_demo().await?;
-        println!("Demo data ready. Logins (password for all: {}):", tongguan_server::app::demo::DEMO_PASSWORD);
+        println!(
+            "Demo data ready. Logins (password for all: {}):",
+            tongguan_server::app::demo::DEMO_PASSWORD
+        );
         println!("{:<18} {:<18} {:<70} API token", "username", "role", "who");
         for l in &logins {
-            println!("{:<18} {:<18} {:<70} {}", l.username, l.role, l.who, l.token);
+            println!(
+                "{:<18} {:<18} {:<70} {}",
+                l.username, l.role, l.who, l.token
+            );
         }
     }
     println!("Tongguan listening on http://{}", application.addr());
@@ -279,7 +293,9 @@ async fn main() -> Result<()> {
                 district: None,
                 terminals: vec![],
             };
-            let result = app.provision_user(&ctx, &input, "created by tongguan create-admin").await;
+            let result = app
+                .provision_user(&ctx, &input, "created by tongguan create-admin")
+                .await;
             app.store.close().await;
             match result {
                 Ok((user, token)) => {

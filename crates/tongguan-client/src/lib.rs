@@ -25,7 +25,9 @@ pub enum ClientError {
 impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
-            ClientError::Problem { status, .. } | ClientError::Unexpected { status, .. } => Some(*status),
+            ClientError::Problem { status, .. } | ClientError::Unexpected { status, .. } => {
+                Some(*status)
+            }
             ClientError::Http(e) => e.status().map(|s| s.as_u16()),
         }
     }
@@ -101,12 +103,17 @@ impl Client {
     }
 
     fn builder(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let mut b = self.http.request(method.clone(), format!("{}{}", self.base, path));
+        let mut b = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path));
         if let Some(t) = &self.token {
             b = b.bearer_auth(t);
         }
         if method != Method::GET {
-            let key = self.key.clone().unwrap_or_else(|| Uuid::new_v4().to_string());
+            let key = self
+                .key
+                .clone()
+                .unwrap_or_else(|| Uuid::new_v4().to_string());
             b = b.header("Idempotency-Key", key);
         }
         b
@@ -137,12 +144,23 @@ impl Client {
         Self::finish(self.builder(Method::GET, path).send().await?).await
     }
 
-    async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<T> {
+    async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
         Self::finish(self.builder(method, path).json(body).send().await?).await
     }
 
     /// Any call with a raw body; `content_type` None sends no body.
-    pub async fn raw(&self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> Result<RawResponse> {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Result<RawResponse> {
         let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
         let mut b = self.builder(method, path);
         if let Some(ct) = content_type {
@@ -175,7 +193,12 @@ impl Client {
     }
 
     pub async fn logout(&self) -> Result<CredentialView> {
-        Self::finish(self.builder(Method::DELETE, "/api/v1/sessions/current").send().await?).await
+        Self::finish(
+            self.builder(Method::DELETE, "/api/v1/sessions/current")
+                .send()
+                .await?,
+        )
+        .await
     }
 
     pub async fn me(&self) -> Result<UserView> {
@@ -191,7 +214,12 @@ impl Client {
     }
 
     pub async fn revoke_token(&self, id: Uuid) -> Result<CredentialView> {
-        Self::finish(self.builder(Method::DELETE, &format!("/api/v1/tokens/{id}")).send().await?).await
+        Self::finish(
+            self.builder(Method::DELETE, &format!("/api/v1/tokens/{id}"))
+                .send()
+                .await?,
+        )
+        .await
     }
 
     pub async fn create_user(&self, input: &NewUser) -> Result<UserView> {
@@ -219,23 +247,42 @@ impl Client {
     }
 
     pub async fn update_enterprise(&self, id: Uuid, patch: &EnterprisePatch) -> Result<Enterprise> {
-        self.send(Method::PATCH, &format!("/api/v1/enterprises/{id}"), patch).await
-    }
-
-    pub async fn authorise_broker(&self, principal: Uuid, input: &NewAuthorisation) -> Result<AuthorisationView> {
-        self.send(Method::POST, &format!("/api/v1/enterprises/{principal}/broker-authorisations"), input)
+        self.send(Method::PATCH, &format!("/api/v1/enterprises/{id}"), patch)
             .await
     }
 
-    pub async fn authorisations(&self, enterprise: Uuid) -> Result<Vec<AuthorisationView>> {
-        self.get(&format!("/api/v1/enterprises/{enterprise}/broker-authorisations")).await
+    pub async fn authorise_broker(
+        &self,
+        principal: Uuid,
+        input: &NewAuthorisation,
+    ) -> Result<AuthorisationView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/enterprises/{principal}/broker-authorisations"),
+            input,
+        )
+        .await
     }
 
-    pub async fn revoke_authorisation(&self, enterprise: Uuid, id: Uuid, reason: &str) -> Result<AuthorisationView> {
+    pub async fn authorisations(&self, enterprise: Uuid) -> Result<Vec<AuthorisationView>> {
+        self.get(&format!(
+            "/api/v1/enterprises/{enterprise}/broker-authorisations"
+        ))
+        .await
+    }
+
+    pub async fn revoke_authorisation(
+        &self,
+        enterprise: Uuid,
+        id: Uuid,
+        reason: &str,
+    ) -> Result<AuthorisationView> {
         self.send(
             Method::DELETE,
             &format!("/api/v1/enterprises/{enterprise}/broker-authorisations/{id}"),
-            &Reason { reason: reason.into() },
+            &Reason {
+                reason: reason.into(),
+            },
         )
         .await
     }
@@ -245,22 +292,49 @@ impl Client {
     }
 
     /// Looks a code up, e.g. `(DatasetId::Hs, "8471.30")`.
-    pub async fn reference(&self, dataset: DatasetId, code: &str) -> Result<tongguan_refdata::RefEntry> {
-        self.get(&format!("/api/v1/reference/{}/{}", dataset.as_str(), encode(code))).await
+    pub async fn reference(
+        &self,
+        dataset: DatasetId,
+        code: &str,
+    ) -> Result<tongguan_refdata::RefEntry> {
+        self.get(&format!(
+            "/api/v1/reference/{}/{}",
+            dataset.as_str(),
+            encode(code)
+        ))
+        .await
     }
 
-    pub async fn reference_search(&self, dataset: DatasetId, q: &str, limit: usize) -> Result<EntryPage> {
-        self.get(&format!("/api/v1/reference/{}?q={}&limit={limit}", dataset.as_str(), encode(q)))
-            .await
+    pub async fn reference_search(
+        &self,
+        dataset: DatasetId,
+        q: &str,
+        limit: usize,
+    ) -> Result<EntryPage> {
+        self.get(&format!(
+            "/api/v1/reference/{}?q={}&limit={limit}",
+            dataset.as_str(),
+            encode(q)
+        ))
+        .await
     }
 
     pub async fn reference_children(&self, dataset: DatasetId, parent: &str) -> Result<EntryPage> {
-        self.get(&format!("/api/v1/reference/{}?parent={}&limit=500", dataset.as_str(), encode(parent)))
-            .await
+        self.get(&format!(
+            "/api/v1/reference/{}?parent={}&limit=500",
+            dataset.as_str(),
+            encode(parent)
+        ))
+        .await
     }
 
     /// Loads a new dataset version from canonical CSV (admin).
-    pub async fn load_reference(&self, dataset: DatasetId, params: &NewVersionParams, csv: &str) -> Result<serde_json::Value> {
+    pub async fn load_reference(
+        &self,
+        dataset: DatasetId,
+        params: &NewVersionParams,
+        csv: &str,
+    ) -> Result<serde_json::Value> {
         let path = format!(
             "/api/v1/reference/{}/versions?label={}&valid_from={}&source={}",
             dataset.as_str(),
@@ -278,7 +352,8 @@ impl Client {
     }
 
     pub async fn audit(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
-        self.get(&format!("/api/v1/audit?after={after}&limit={limit}")).await
+        self.get(&format!("/api/v1/audit?after={after}&limit={limit}"))
+            .await
     }
 
     pub async fn audit_verify(&self) -> Result<ChainReport> {

@@ -39,7 +39,9 @@ pub struct AuditRecord {
 /// rows can serialise to the same bytes.
 pub fn link_hash(seq: i64, draft: &AuditDraft, prev_hash: &str) -> String {
     let mut h = Sha256::new();
-    let at = draft.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let at = draft
+        .at
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let seq = seq.to_string();
     for part in [
         prev_hash,
@@ -100,7 +102,10 @@ impl Verifier {
         if r.seq != self.next_seq {
             return Err(BrokenLink {
                 seq: self.next_seq,
-                reason: format!("row {} is missing (next row found is {})", self.next_seq, r.seq),
+                reason: format!(
+                    "row {} is missing (next row found is {})",
+                    self.next_seq, r.seq
+                ),
             });
         }
         if r.prev_hash != self.prev_hash {

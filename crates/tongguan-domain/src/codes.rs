@@ -47,7 +47,9 @@ string_newtype!(Uscc);
 /// GB 32100-2015 Table 1: the 31 symbols in value order.
 const USCC_CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// GB 32100-2015 §4.3: weights 3^(i-1) mod 31 for positions 1..17.
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 /// GB 11714-1997: weights of the 8 body characters of the organisation code.
 const ORG_CODE_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
@@ -103,7 +105,10 @@ impl Uscc {
                 ),
             ));
         }
-        if let Some(bad) = s.chars().find(|c| !c.is_ascii() || uscc_value(*c as u8).is_none()) {
+        if let Some(bad) = s
+            .chars()
+            .find(|c| !c.is_ascii() || uscc_value(*c as u8).is_none())
+        {
             return Err(Violation::rule(
                 "uscc.charset",
                 format!(
@@ -302,7 +307,10 @@ mod tests {
 
     #[test]
     fn uscc_rejects_forbidden_letters_and_lengths() {
-        assert_eq!(Uscc::parse("91350100M0001").unwrap_err().rule, "uscc.length");
+        assert_eq!(
+            Uscc::parse("91350100M0001").unwrap_err().rule,
+            "uscc.length"
+        );
         assert_eq!(
             Uscc::parse("91350100M00010OY43").unwrap_err().rule,
             "uscc.charset"

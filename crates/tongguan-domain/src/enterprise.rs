@@ -15,7 +15,17 @@ use crate::{Violation, Violations};
 /// (高级认证企业), other registered enterprises, dishonest (失信企业). Decree 251's
 /// "registered" maps to `routine` (常规企业) and is accepted as an alias.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum CreditLevel {
@@ -106,7 +116,17 @@ pub fn level_in_force(level: CreditLevel, date: NaiveDate) -> bool {
 /// Key-enterprise tags for targeted service (M16: 强企计划). Source: Shenzhen Customs 2022
 /// measures, measure 16 (seed text).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum EnterpriseTag {
@@ -303,7 +323,11 @@ mod tests {
             day(2026, 11, 27),
         )
         .unwrap_err();
-        let paths: Vec<_> = err.0.iter().map(|v| (v.path.as_str(), v.rule.as_str())).collect();
+        let paths: Vec<_> = err
+            .0
+            .iter()
+            .map(|v| (v.path.as_str(), v.rule.as_str()))
+            .collect();
         assert_eq!(
             paths,
             vec![
@@ -318,8 +342,11 @@ mod tests {
     fn five_levels_only_from_order_282() {
         let tags = vec![];
         assert!(
-            NewEnterprise::parse(&input("91350100M000100Y43", "certified", &tags), day(2025, 5, 1))
-                .is_err()
+            NewEnterprise::parse(
+                &input("91350100M000100Y43", "certified", &tags),
+                day(2025, 5, 1)
+            )
+            .is_err()
         );
         let e = NewEnterprise::parse(
             &input("91350100M000100Y43", "registered", &tags),
@@ -328,8 +355,11 @@ mod tests {
         .unwrap();
         assert_eq!(e.credit_level, CreditLevel::Routine);
         assert!(
-            NewEnterprise::parse(&input("91350100M000100Y43", "certified", &tags), day(2026, 4, 1))
-                .is_ok()
+            NewEnterprise::parse(
+                &input("91350100M000100Y43", "certified", &tags),
+                day(2026, 4, 1)
+            )
+            .is_ok()
         );
     }
 }

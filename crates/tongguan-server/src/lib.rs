@@ -26,7 +26,10 @@ pub enum StartError {
     #[error("cannot start: {0}")]
     App(#[from] app::AppError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 impl Application {
@@ -37,15 +40,27 @@ impl Application {
     }
 
     /// Builds over an opened store and a clock (tests pass their own).
-    pub async fn build_with(config: Config, store: Store, clock: Arc<dyn Clock>) -> Result<Application, StartError> {
+    pub async fn build_with(
+        config: Config,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Application, StartError> {
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
-            .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| StartError::Listen { addr: config.listen.clone(), source })?;
+            .map_err(|source| StartError::Listen {
+                addr: config.listen.clone(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen.clone(),
+            source,
+        })?;
         let app = App::start(store, config, clock).await?;
-        Ok(Application { app, listener, addr })
+        Ok(Application {
+            app,
+            listener,
+            addr,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -57,7 +72,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then drains the writer.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let router = http::router(self.app.clone());
         let result = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)

@@ -48,7 +48,10 @@ pub enum StoreError {
     IdempotencyKeyUsed,
     /// Stored data that cannot be decoded (a bug or a manual edit).
     #[error("corrupt row in {table}: {message}")]
-    Corrupt { table: &'static str, message: String },
+    Corrupt {
+        table: &'static str,
+        message: String,
+    },
     #[error("database error: {0}")]
     Backend(String),
     #[error("the store is shut down")]
@@ -205,11 +208,13 @@ pub(crate) fn corrupt(table: &'static str, message: impl std::fmt::Display) -> S
 
 pub(crate) fn statements(cs: &Changeset) -> Vec<Statement> {
     let mut out = Vec::with_capacity(cs.ops.len() + 2);
-    for op in &cs.ops {
-        op.statements(&mut out);
-    }
+    // The key first: a concurrent retry of the same call must fail on the key (and be
+    // answered with the stored reply), not on a unique field of the record it repeats.
     if let Some(idem) = &cs.idempotency {
         out.push(idem.statement());
+    }
+    for op in &cs.ops {
+        op.statements(&mut out);
     }
     out
 }

@@ -65,16 +65,19 @@ fn params(p: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
 
 /// A stable advisory lock key for a schema's audit chain.
 fn lock_key(schema: &str) -> i64 {
-    schema
-        .bytes()
-        .fold(0x7467_7561_6e00_i64, |h, b| h.wrapping_mul(31).wrapping_add(i64::from(b)))
+    schema.bytes().fold(0x7467_7561_6e00_i64, |h, b| {
+        h.wrapping_mul(31).wrapping_add(i64::from(b))
+    })
 }
 
 impl PgStore {
     pub async fn open(url: &str, schema: Option<&str>, options: StoreOptions) -> Result<Self> {
         let mut config: tokio_postgres::Config = url.parse().map_err(backend)?;
         if let Some(schema) = schema {
-            if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
                 return Err(StoreError::Backend(format!("bad schema name {schema}")));
             }
             let (client, conn) = config.connect(NoTls).await.map_err(backend)?;
@@ -342,9 +345,7 @@ async fn run(conn: &Object, st: Statement) -> Result<()> {
                     .flat_map(|row| row.iter().map(|v| v as &(dyn ToSql + Sync)))
                     .collect();
                 let stmt = conn.prepare_cached(&sql).await.map_err(backend)?;
-                conn.execute(&stmt, &flat)
-                    .await
-                    .map_err(map_write_error)?;
+                conn.execute(&stmt, &flat).await.map_err(map_write_error)?;
             }
             Ok(())
         }

@@ -201,7 +201,7 @@ impl Store {
     pub async fn list_enterprises(&self, f: &EnterpriseFilter) -> Result<Vec<Enterprise>> {
         let q = f.q.as_deref().map(|q| format!("%{}%", q.to_lowercase()));
         self.query(
-            "SELECT id, name, uscc, customs_code, credit_level, tags, address, contact_phone, created_at, updated_at, version FROM enterprises WHERE ($1 IS NULL OR lower(name) LIKE $1 OR lower(uscc) LIKE $1 OR lower(customs_code) LIKE $1) ORDER BY name, id LIMIT $2 OFFSET $3",
+            "SELECT id, name, uscc, customs_code, credit_level, tags, address, contact_phone, created_at, updated_at, version FROM enterprises WHERE (CAST($1 AS TEXT) IS NULL OR lower(name) LIKE $1 OR lower(uscc) LIKE $1 OR lower(customs_code) LIKE $1) ORDER BY name, id LIMIT $2 OFFSET $3",
             vec![q.into(), f.limit.into(), f.offset.into()],
             map_enterprise,
         )

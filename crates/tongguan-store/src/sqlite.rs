@@ -182,7 +182,9 @@ impl SqliteStore {
             let conn = pool.take()?;
             let result = (|| {
                 let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
-                let mut rows = stmt.query(params_from_iter(params.iter())).map_err(backend)?;
+                let mut rows = stmt
+                    .query(params_from_iter(params.iter()))
+                    .map_err(backend)?;
                 let mut out = Vec::new();
                 while let Some(r) = rows.next().map_err(backend)? {
                     out.push(map(r)?);

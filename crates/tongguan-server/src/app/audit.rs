@@ -7,7 +7,6 @@ use tongguan_domain::identity::Role;
 use super::identity::require_role;
 use super::{App, AppResult, Ctx};
 
-
 impl App {
     pub async fn verify_audit(&self) -> AppResult<ChainReport> {
         Ok(match self.store.verify_audit_chain().await? {
@@ -27,7 +26,12 @@ impl App {
     }
 
     /// Officers and admins read the audit log.
-    pub async fn audit_rows(&self, ctx: &Ctx, after: i64, limit: i64) -> AppResult<Vec<AuditRecord>> {
+    pub async fn audit_rows(
+        &self,
+        ctx: &Ctx,
+        after: i64,
+        limit: i64,
+    ) -> AppResult<Vec<AuditRecord>> {
         require_role(ctx, &[Role::Admin, Role::Officer])?;
         Ok(self.store.audit_page(after, limit).await?)
     }

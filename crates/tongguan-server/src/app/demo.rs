@@ -114,22 +114,86 @@ impl App {
                 revoked_at: None,
                 reason: "demo: agency agreement for import declarations".into(),
             };
-            let audit = self.audit_draft(&ctx, "broker_authorisation.create", &format!("enterprise/{importer}"), &a.reason);
+            let audit = self.audit_draft(
+                &ctx,
+                "broker_authorisation.create",
+                &format!("enterprise/{importer}"),
+                &a.reason,
+            );
             self.store
-                .commit(Changeset::new(vec![Op::InsertBrokerAuthorisation(a)], audit))
+                .commit(Changeset::new(
+                    vec![Op::InsertBrokerAuthorisation(a)],
+                    audit,
+                ))
                 .await
                 .map_err(super::map_store_error)?;
         }
         let users: Vec<(&str, &str, &str, Option<Uuid>, Option<&str>, Vec<String>)> = vec![
             ("admin", "admin", "System administrator", None, None, vec![]),
-            ("importer", "enterprise_user", "Importer clerk (AEO importer)", id("importer"), None, vec![]),
-            ("exporter", "enterprise_user", "Exporter clerk (registered exporter)", id("exporter"), None, vec![]),
-            ("dishonest", "enterprise_user", "Clerk of the dishonest-credit enterprise", id("dishonest"), None, vec![]),
-            ("broker", "broker", "Broker declarant (authorised by the importer)", id("broker"), None, vec![]),
-            ("officer.5300", "officer", "Officer, Shenzhen Customs (深圳海关)", None, Some("5300"), vec![]),
-            ("officer.5316", "officer", "Officer, Dapeng Customs (大鹏海关, Yantian port)", None, Some("5316"), vec![]),
-            ("officer.5304", "officer", "Officer, Shekou Customs (蛇口海关)", None, Some("5304"), vec![]),
-            ("terminal.yantian", "terminal_operator", "Yantian container terminal operator", None, None, vec!["CNYTN-YICT".into()]),
+            (
+                "importer",
+                "enterprise_user",
+                "Importer clerk (AEO importer)",
+                id("importer"),
+                None,
+                vec![],
+            ),
+            (
+                "exporter",
+                "enterprise_user",
+                "Exporter clerk (registered exporter)",
+                id("exporter"),
+                None,
+                vec![],
+            ),
+            (
+                "dishonest",
+                "enterprise_user",
+                "Clerk of the dishonest-credit enterprise",
+                id("dishonest"),
+                None,
+                vec![],
+            ),
+            (
+                "broker",
+                "broker",
+                "Broker declarant (authorised by the importer)",
+                id("broker"),
+                None,
+                vec![],
+            ),
+            (
+                "officer.5300",
+                "officer",
+                "Officer, Shenzhen Customs (深圳海关)",
+                None,
+                Some("5300"),
+                vec![],
+            ),
+            (
+                "officer.5316",
+                "officer",
+                "Officer, Dapeng Customs (大鹏海关, Yantian port)",
+                None,
+                Some("5316"),
+                vec![],
+            ),
+            (
+                "officer.5304",
+                "officer",
+                "Officer, Shekou Customs (蛇口海关)",
+                None,
+                Some("5304"),
+                vec![],
+            ),
+            (
+                "terminal.yantian",
+                "terminal_operator",
+                "Yantian container terminal operator",
+                None,
+                None,
+                vec!["CNYTN-YICT".into()],
+            ),
         ];
         let mut logins = Vec::new();
         for (username, role, who, enterprise_id, district, terminals) in users {
@@ -159,7 +223,12 @@ impl App {
         Ok(logins)
     }
 
-    async fn seed_enterprise(&self, ctx: &Ctx, d: &DemoEnterprise, today: NaiveDate) -> AppResult<Uuid> {
+    async fn seed_enterprise(
+        &self,
+        ctx: &Ctx,
+        d: &DemoEnterprise,
+        today: NaiveDate,
+    ) -> AppResult<Uuid> {
         let tags: Vec<String> = d.tags.iter().map(|t| t.to_string()).collect();
         let parsed = NewEnterprise::parse(
             &EnterpriseInput {
@@ -187,7 +256,12 @@ impl App {
             updated_at: now,
             version: 1,
         };
-        let audit = self.audit_draft(ctx, "enterprise.create", &format!("enterprise/{}", e.id), "demo data");
+        let audit = self.audit_draft(
+            ctx,
+            "enterprise.create",
+            &format!("enterprise/{}", e.id),
+            "demo data",
+        );
         let id = e.id;
         self.store
             .commit(Changeset::new(vec![Op::InsertEnterprise(e)], audit))

@@ -1,6 +1,8 @@
 //! Enterprise registry (企业管理) and broker authorisations (委托报关).
 
-pub use tongguan_api::{AuthorisationView, EnterprisePatch, NewAuthorisation, NewEnterpriseInput, Reason};
+pub use tongguan_api::{
+    AuthorisationView, EnterprisePatch, NewAuthorisation, NewEnterpriseInput, Reason,
+};
 use tongguan_domain::Violations;
 use tongguan_domain::enterprise::{
     CreditLevel, Enterprise, EnterpriseInput, EnterpriseTag, MAX_ADDRESS_CHARS, MAX_NAME_CHARS,
@@ -12,11 +14,6 @@ use uuid::Uuid;
 
 use super::identity::require_role;
 use super::{App, AppError, AppResult, Ctx, Reply, invalid, new_id, security_denied};
-
-
-
-
-
 
 impl App {
     /// The enterprises `ctx` may see.
@@ -51,7 +48,11 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("enterprise {id}")))
     }
 
-    pub async fn create_enterprise(&self, ctx: &Ctx, input: &NewEnterpriseInput) -> AppResult<Reply> {
+    pub async fn create_enterprise(
+        &self,
+        ctx: &Ctx,
+        input: &NewEnterpriseInput,
+    ) -> AppResult<Reply> {
         require_role(ctx, &[Role::Admin, Role::Officer])?;
         if let Some(r) = self.replay(ctx).await? {
             return Ok(r);
@@ -86,10 +87,21 @@ impl App {
             ctx,
             "enterprise.create",
             &format!("enterprise/{}", e.id),
-            &format!("registered {} ({}) with credit level {}", e.name, e.uscc, e.credit_level.as_str()),
+            &format!(
+                "registered {} ({}) with credit level {}",
+                e.name,
+                e.uscc,
+                e.credit_level.as_str()
+            ),
         );
-        self.commit_reply(ctx, Changeset::new(vec![Op::InsertEnterprise(e.clone())], audit), 201, &e, None)
-            .await
+        self.commit_reply(
+            ctx,
+            Changeset::new(vec![Op::InsertEnterprise(e.clone())], audit),
+            201,
+            &e,
+            None,
+        )
+        .await
     }
 
     pub async fn get_enterprise(&self, ctx: &Ctx, id: Uuid) -> AppResult<Enterprise> {
@@ -137,7 +149,12 @@ impl App {
 
     /// Changes an enterprise. Enterprise users change their own contact data; officers and
     /// admins also the name, credit level and tags, with a reason.
-    pub async fn update_enterprise(&self, ctx: &Ctx, id: Uuid, patch: &EnterprisePatch) -> AppResult<Reply> {
+    pub async fn update_enterprise(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        patch: &EnterprisePatch,
+    ) -> AppResult<Reply> {
         require_role(ctx, &[Role::Admin, Role::Officer, Role::EnterpriseUser])?;
         let current = self.visible_enterprise(ctx, id).await?;
         if let Some(r) = self.replay(ctx).await? {
@@ -152,14 +169,23 @@ impl App {
             v.push(
                 "version",
                 "version.stale",
-                format!("the record is at version {}, not {expected}; reload and try again", current.version),
+                format!(
+                    "the record is at version {}, not {expected}; reload and try again",
+                    current.version
+                ),
             );
         }
         if let Some(name) = &patch.name {
             if customs_side {
-                next.name = v.check("name", text_field(name, MAX_NAME_CHARS)).unwrap_or_default();
+                next.name = v
+                    .check("name", text_field(name, MAX_NAME_CHARS))
+                    .unwrap_or_default();
             } else {
-                v.push("name", "enterprise.name_customs_only", "the registered name is changed by customs");
+                v.push(
+                    "name",
+                    "enterprise.name_customs_only",
+                    "the registered name is changed by customs",
+                );
             }
         }
         if let Some(a) = &patch.address {
@@ -170,15 +196,27 @@ impl App {
             };
         }
         if let Some(p) = &patch.contact_phone {
-            next.contact_phone = if p.trim().is_empty() { None } else { v.check("contact_phone", phone(p)) };
+            next.contact_phone = if p.trim().is_empty() {
+                None
+            } else {
+                v.check("contact_phone", phone(p))
+            };
         }
         let mut decision = false;
         if let Some(level) = &patch.credit_level {
             if !customs_side {
-                v.push("credit_level", "credit_level.customs_only", "credit levels are decided by customs");
+                v.push(
+                    "credit_level",
+                    "credit_level.customs_only",
+                    "credit levels are decided by customs",
+                );
             } else if let Some(l) = v.check("credit_level", CreditLevel::parse(level)) {
                 if !level_in_force(l, self.today()) {
-                    v.push("credit_level", "credit_level.not_in_force", "this level is not in force today");
+                    v.push(
+                        "credit_level",
+                        "credit_level.not_in_force",
+                        "this level is not in force today",
+                    );
                 }
                 decision |= l != current.credit_level;
                 next.credit_level = l;
@@ -186,7 +224,11 @@ impl App {
         }
         if let Some(tags) = &patch.tags {
             if !customs_side {
-                v.push("tags", "tags.customs_only", "key-enterprise tags are assigned by customs");
+                v.push(
+                    "tags",
+                    "tags.customs_only",
+                    "key-enterprise tags are assigned by customs",
+                );
             } else {
                 let mut parsed: Vec<EnterpriseTag> = Vec::new();
                 for (i, t) in tags.iter().enumerate() {
@@ -203,15 +245,27 @@ impl App {
         }
         let reason = patch.reason.as_deref().map(str::trim).unwrap_or("");
         if decision && reason.is_empty() {
-            v.push("reason", "reason.required", "a reason is required to change a credit level or tags");
+            v.push(
+                "reason",
+                "reason.required",
+                "a reason is required to change a credit level or tags",
+            );
         }
         if !v.is_empty() {
             return Err(v.into());
         }
         next.version = current.version + 1;
         next.updated_at = self.now();
-        let what = if decision { "enterprise.decide" } else { "enterprise.update" };
-        let reason = if reason.is_empty() { "contact details updated" } else { reason };
+        let what = if decision {
+            "enterprise.decide"
+        } else {
+            "enterprise.update"
+        };
+        let reason = if reason.is_empty() {
+            "contact details updated"
+        } else {
+            reason
+        };
         let mut audit_reason = reason.to_string();
         if next.credit_level != current.credit_level {
             audit_reason = format!(
@@ -251,7 +305,12 @@ impl App {
     }
 
     /// The enterprise itself (its own users) or customs grants a broker authority to declare.
-    pub async fn authorise_broker(&self, ctx: &Ctx, principal: Uuid, input: &NewAuthorisation) -> AppResult<Reply> {
+    pub async fn authorise_broker(
+        &self,
+        ctx: &Ctx,
+        principal: Uuid,
+        input: &NewAuthorisation,
+    ) -> AppResult<Reply> {
         require_role(ctx, &[Role::Admin, Role::EnterpriseUser])?;
         self.visible_enterprise(ctx, principal).await?;
         if let Some(r) = self.replay(ctx).await? {
@@ -259,22 +318,39 @@ impl App {
         }
         let mut v = Violations::new();
         match self.store.enterprise(input.broker_id).await? {
-            None => v.push("broker_id", "broker.unknown", format!("no enterprise {}", input.broker_id)),
+            None => v.push(
+                "broker_id",
+                "broker.unknown",
+                format!("no enterprise {}", input.broker_id),
+            ),
             Some(b) if !b.tags.contains(&EnterpriseTag::CustomsBroker) => v.push(
                 "broker_id",
                 "broker.not_a_broker",
-                format!("{} is not registered as a customs broker (报关企业)", b.name),
+                format!(
+                    "{} is not registered as a customs broker (报关企业)",
+                    b.name
+                ),
             ),
-            Some(_) if input.broker_id == principal => {
-                v.push("broker_id", "broker.self", "an enterprise cannot authorise itself")
-            }
+            Some(_) if input.broker_id == principal => v.push(
+                "broker_id",
+                "broker.self",
+                "an enterprise cannot authorise itself",
+            ),
             Some(_) => {}
         }
         if input.valid_until.is_some_and(|u| u < input.valid_from) {
-            v.push("valid_until", "authorisation.dates", "valid_until is before valid_from");
+            v.push(
+                "valid_until",
+                "authorisation.dates",
+                "valid_until is before valid_from",
+            );
         }
         if input.reason.trim().is_empty() {
-            v.push("reason", "reason.required", "say why the broker is authorised (e.g. the agency contract)");
+            v.push(
+                "reason",
+                "reason.required",
+                "say why the broker is authorised (e.g. the agency contract)",
+            );
         }
         if !v.is_empty() {
             return Err(v.into());
@@ -296,11 +372,21 @@ impl App {
             &format!("broker {} authorised: {}", a.broker_id, a.reason),
         );
         let view = self.authorisation_view(&a);
-        self.commit_reply(ctx, Changeset::new(vec![Op::InsertBrokerAuthorisation(a)], audit), 201, &view, None)
-            .await
+        self.commit_reply(
+            ctx,
+            Changeset::new(vec![Op::InsertBrokerAuthorisation(a)], audit),
+            201,
+            &view,
+            None,
+        )
+        .await
     }
 
-    pub async fn list_authorisations(&self, ctx: &Ctx, enterprise: Uuid) -> AppResult<Vec<AuthorisationView>> {
+    pub async fn list_authorisations(
+        &self,
+        ctx: &Ctx,
+        enterprise: Uuid,
+    ) -> AppResult<Vec<AuthorisationView>> {
         self.visible_enterprise(ctx, enterprise).await?;
         Ok(self
             .store
@@ -311,7 +397,13 @@ impl App {
             .collect())
     }
 
-    pub async fn revoke_authorisation(&self, ctx: &Ctx, enterprise: Uuid, id: Uuid, reason: &str) -> AppResult<Reply> {
+    pub async fn revoke_authorisation(
+        &self,
+        ctx: &Ctx,
+        enterprise: Uuid,
+        id: Uuid,
+        reason: &str,
+    ) -> AppResult<Reply> {
         require_role(ctx, &[Role::Admin, Role::EnterpriseUser])?;
         self.visible_enterprise(ctx, enterprise).await?;
         if let Some(r) = self.replay(ctx).await? {
@@ -322,14 +414,29 @@ impl App {
             _ => return Err(AppError::NotFound(format!("broker authorisation {id}"))),
         };
         if reason.trim().is_empty() {
-            return Err(invalid("reason", "reason.required", "say why the authorisation ends"));
+            return Err(invalid(
+                "reason",
+                "reason.required",
+                "say why the authorisation ends",
+            ));
         }
         let now = self.now();
-        let audit = self.audit_draft(ctx, "broker_authorisation.revoke", &format!("enterprise/{enterprise}"), reason.trim());
+        let audit = self.audit_draft(
+            ctx,
+            "broker_authorisation.revoke",
+            &format!("enterprise/{enterprise}"),
+            reason.trim(),
+        );
         let mut revoked = a.clone();
         revoked.revoked_at = Some(now);
         let view = self.authorisation_view(&revoked);
-        self.commit_reply(ctx, Changeset::new(vec![Op::RevokeBrokerAuthorisation { id, at: now }], audit), 200, &view, None)
-            .await
+        self.commit_reply(
+            ctx,
+            Changeset::new(vec![Op::RevokeBrokerAuthorisation { id, at: now }], audit),
+            200,
+            &view,
+            None,
+        )
+        .await
     }
 }

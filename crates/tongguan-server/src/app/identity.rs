@@ -5,8 +5,8 @@
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::{Algorithm, Argon2, Params, Version};
-pub use tongguan_api::{CredentialCreated, CredentialView, Login, NewToken, NewUser, UserView};
 use sha2::{Digest, Sha256};
+pub use tongguan_api::{CredentialCreated, CredentialView, Login, NewToken, NewUser, UserView};
 use tongguan_domain::Violations;
 use tongguan_domain::codes::CustomsDistrictCode;
 use tongguan_domain::identity::{Actor, Role, check_binding};
@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use super::{App, AppError, AppResult, Ctx, Reply, new_id};
 use crate::config::PasswordConfig;
-
 
 /// The API view of a user (never the password hash).
 pub fn user_view(u: &UserRecord) -> UserView {
@@ -35,8 +34,6 @@ pub fn user_view(u: &UserRecord) -> UserView {
     }
 }
 
-
-
 /// The API view of a credential (never its hash).
 pub fn credential_view(c: &CredentialRecord) -> CredentialView {
     {
@@ -50,9 +47,6 @@ pub fn credential_view(c: &CredentialRecord) -> CredentialView {
         }
     }
 }
-
-
-
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -93,7 +87,11 @@ pub async fn hash_password(cfg: &PasswordConfig, password: String) -> AppResult<
 async fn verify_password(hash: String, password: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -127,8 +125,9 @@ pub fn require_role(ctx: &Ctx, roles: &[Role]) -> AppResult<()> {
 
 fn valid_username(s: &str) -> bool {
     (3..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
 }
 
 impl App {
@@ -190,9 +189,17 @@ impl App {
             request_id: request_id.to_string(),
             idempotency: None,
         };
-        let audit = self.audit_draft(&ctx, "session.create", &format!("user/{}", user.id), "password login");
+        let audit = self.audit_draft(
+            &ctx,
+            "session.create",
+            &format!("user/{}", user.id),
+            "password login",
+        );
         self.store
-            .commit(Changeset::new(vec![Op::InsertCredential(cred.clone())], audit))
+            .commit(Changeset::new(
+                vec![Op::InsertCredential(cred.clone())],
+                audit,
+            ))
             .await
             .map_err(super::map_store_error)?;
         Ok(CredentialCreated {
@@ -217,10 +224,19 @@ impl App {
             None => return Err(AppError::NotFound(format!("credential {id}"))),
         };
         if cred.revoked_at.is_some() {
-            return Err(super::invalid("id", "credential.revoked", "this credential is already revoked"));
+            return Err(super::invalid(
+                "id",
+                "credential.revoked",
+                "this credential is already revoked",
+            ));
         }
         let now = self.now();
-        let audit = self.audit_draft(ctx, "credential.revoke", &format!("credential/{id}"), reason);
+        let audit = self.audit_draft(
+            ctx,
+            "credential.revoke",
+            &format!("credential/{id}"),
+            reason,
+        );
         let mut view = credential_view(&cred);
         view.revoked_at = Some(now);
         self.commit_reply(
@@ -245,7 +261,11 @@ impl App {
         if let Some(d) = input.expires_in_days
             && !(1..=3650).contains(&d)
         {
-            v.push("expires_in_days", "token.expiry_range", "between 1 and 3650 days");
+            v.push(
+                "expires_in_days",
+                "token.expiry_range",
+                "between 1 and 3650 days",
+            );
         }
         let name = match name {
             Some(n) if v.is_empty() => n,
@@ -265,16 +285,24 @@ impl App {
             name,
             token_hash: secret_hash(&secret),
             created_at: now,
-            expires_at: input.expires_in_days.map(|d| now + chrono::Duration::days(d)),
+            expires_at: input
+                .expires_in_days
+                .map(|d| now + chrono::Duration::days(d)),
             revoked_at: None,
         };
-        let audit = self.audit_draft(ctx, "token.create", &format!("credential/{}", cred.id), "API token created by its user");
+        let audit = self.audit_draft(
+            ctx,
+            "token.create",
+            &format!("credential/{}", cred.id),
+            "API token created by its user",
+        );
         let mut created = CredentialCreated {
             credential: credential_view(&cred),
             secret: None,
             user: user_view(&user),
         };
-        let stored = serde_json::to_string(&created).map_err(|e| AppError::Internal(e.to_string()))?;
+        let stored =
+            serde_json::to_string(&created).map_err(|e| AppError::Internal(e.to_string()))?;
         created.secret = Some(secret);
         self.commit_reply(
             ctx,
@@ -332,26 +360,28 @@ impl App {
         let role = v.check("role", Role::parse(&input.role));
         let catalog = self.catalog();
         let district = match &input.district {
-            Some(d) => v.check("district", CustomsDistrictCode::parse(d)).and_then(|d| {
-                if catalog.contains(DatasetId::CustomsDistricts, d.as_str()) {
-                    Some(d)
-                } else {
-                    v.push(
-                        "district",
-                        "customs_district.unknown",
-                        format!("{d} is not in the customs district table (关区代码表)"),
-                    );
-                    None
-                }
-            }),
+            Some(d) => v
+                .check("district", CustomsDistrictCode::parse(d))
+                .and_then(|d| {
+                    if catalog.contains(DatasetId::CustomsDistricts, d.as_str()) {
+                        Some(d)
+                    } else {
+                        v.push(
+                            "district",
+                            "customs_district.unknown",
+                            format!("{d} is not in the customs district table (关区代码表)"),
+                        );
+                        None
+                    }
+                }),
             None => None,
         };
         let mut terminals = Vec::new();
         for (i, t) in input.terminals.iter().enumerate() {
             let t = t.trim().to_ascii_uppercase();
             let port = t.split('-').next().unwrap_or("");
-            let suffix_ok = t.len() <= 40
-                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            let suffix_ok =
+                t.len() <= 40 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
             if !suffix_ok || !catalog.contains(DatasetId::Ports, port) {
                 v.push(
                     format!("terminals/{i}"),
@@ -367,10 +397,19 @@ impl App {
         if let Some(eid) = input.enterprise_id
             && self.store.enterprise(eid).await?.is_none()
         {
-            v.push("enterprise_id", "enterprise.unknown", format!("no enterprise {eid}"));
+            v.push(
+                "enterprise_id",
+                "enterprise.unknown",
+                format!("no enterprise {eid}"),
+            );
         }
         if let Some(role) = role {
-            for b in check_binding(role, input.enterprise_id, district.as_ref(), &input.terminals) {
+            for b in check_binding(
+                role,
+                input.enterprise_id,
+                district.as_ref(),
+                &input.terminals,
+            ) {
                 v.0.push(b);
             }
         }
@@ -406,8 +445,14 @@ impl App {
             &format!("created {} as {}", user.username, user.role.as_str()),
         );
         let view = user_view(&user);
-        self.commit_reply(ctx, Changeset::new(vec![Op::InsertUser(user)], audit), 201, &view, None)
-            .await
+        self.commit_reply(
+            ctx,
+            Changeset::new(vec![Op::InsertUser(user)], audit),
+            201,
+            &view,
+            None,
+        )
+        .await
     }
 
     pub async fn list_users(&self, ctx: &Ctx, limit: i64, offset: i64) -> AppResult<Vec<UserView>> {
@@ -422,7 +467,12 @@ impl App {
     }
 
     /// Issues a new API token to an existing user without an HTTP call (demo seeding, CLI).
-    pub async fn issue_token_for(&self, ctx: &Ctx, user: &UserRecord, name: &str) -> AppResult<String> {
+    pub async fn issue_token_for(
+        &self,
+        ctx: &Ctx,
+        user: &UserRecord,
+        name: &str,
+    ) -> AppResult<String> {
         let secret = new_secret("tgk_")?;
         let cred = CredentialRecord {
             id: new_id(),
@@ -471,7 +521,11 @@ impl App {
             ctx,
             "user.create",
             &format!("user/{}", user.id),
-            &format!("provisioned {} as {} with an API token", user.username, user.role.as_str()),
+            &format!(
+                "provisioned {} as {} with an API token",
+                user.username,
+                user.role.as_str()
+            ),
         );
         let view = user_view(&user);
         self.store

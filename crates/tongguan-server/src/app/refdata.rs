@@ -9,8 +9,6 @@ use tongguan_store::{Changeset, Op, StoredVersion};
 use super::identity::require_role;
 use super::{App, AppError, AppResult, Ctx, Reply, invalid, new_id};
 
-
-
 impl App {
     /// Stores every shipped version the database does not hold yet (first start, or a new
     /// binary shipping newer data).
@@ -22,9 +20,9 @@ impl App {
         let now = self.now();
         let mut ops = Vec::new();
         for v in shipped {
-            let present = stored.iter().any(|s| {
-                s.shipped && s.version.dataset == v.dataset && s.version.label == v.label
-            });
+            let present = stored
+                .iter()
+                .any(|s| s.shipped && s.version.dataset == v.dataset && s.version.label == v.label);
             if !present {
                 seq += 1;
                 ops.push(Op::InsertRefVersion(Box::new(StoredVersion {
@@ -93,7 +91,10 @@ impl App {
             Some(p) => {
                 let all = catalog.children(dataset, p);
                 let n = all.len();
-                (all.into_iter().skip(offset).take(limit).cloned().collect(), n)
+                (
+                    all.into_iter().skip(offset).take(limit).cloned().collect(),
+                    n,
+                )
             }
             None => {
                 let (page, total) = catalog.search(dataset, q, limit, offset);
@@ -121,17 +122,35 @@ impl App {
             return Ok(r);
         }
         if params.label.trim().is_empty() || params.label.len() > 40 {
-            return Err(invalid("label", "refdata.label", "a label of 1-40 characters"));
+            return Err(invalid(
+                "label",
+                "refdata.label",
+                "a label of 1-40 characters",
+            ));
         }
         if params.source.trim().is_empty() {
-            return Err(invalid("source", "refdata.source_required", "name the source of the data"));
+            return Err(invalid(
+                "source",
+                "refdata.source_required",
+                "name the source of the data",
+            ));
         }
         let entries = tongguan_refdata::parse_canonical_csv(dataset, params.label.trim(), csv)
             .map_err(|e| {
-                let path = e.line().map_or("body".to_string(), |l| format!("body/line/{l}"));
+                let path = e
+                    .line()
+                    .map_or("body".to_string(), |l| format!("body/line/{l}"));
                 invalid(&path, e.rule(), e.to_string())
             })?;
-        let seq = self.store.ref_versions().await?.iter().map(|v| v.seq).max().unwrap_or(0) + 1;
+        let seq = self
+            .store
+            .ref_versions()
+            .await?
+            .iter()
+            .map(|v| v.seq)
+            .max()
+            .unwrap_or(0)
+            + 1;
         let version = DatasetVersion {
             dataset,
             label: params.label.trim().to_string(),
@@ -161,7 +180,9 @@ impl App {
             loaded_at: self.now(),
             loaded_by: ctx.actor_label(),
         }));
-        let reply = self.commit_reply(ctx, Changeset::new(vec![op], audit), 201, &info, None).await?;
+        let reply = self
+            .commit_reply(ctx, Changeset::new(vec![op], audit), 201, &info, None)
+            .await?;
         self.rebuild_catalog().await?;
         Ok(reply)
     }

@@ -7,8 +7,13 @@ use tongguan_domain::Violation;
 
 use crate::app::AppError;
 
-
-pub fn problem(status: StatusCode, slug: &str, title: &str, detail: String, violations: Vec<Violation>) -> Response {
+pub fn problem(
+    status: StatusCode,
+    slug: &str,
+    title: &str,
+    detail: String,
+    violations: Vec<Violation>,
+) -> Response {
     let body = Problem {
         type_: format!("urn:tongguan:problem:{slug}"),
         title: title.to_string(),
@@ -67,8 +72,20 @@ impl IntoResponse for ApiError {
                 );
                 r
             }
-            AppError::Forbidden(_) => problem(StatusCode::FORBIDDEN, "forbidden", "Not allowed for your role", detail, vec![]),
-            AppError::NotFound(_) => problem(StatusCode::NOT_FOUND, "not-found", "Not found", detail, vec![]),
+            AppError::Forbidden(_) => problem(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not allowed for your role",
+                detail,
+                vec![],
+            ),
+            AppError::NotFound(_) => problem(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                detail,
+                vec![],
+            ),
             AppError::Conflict(v) => problem(
                 StatusCode::CONFLICT,
                 "conflict",
@@ -84,16 +101,30 @@ impl IntoResponse for ApiError {
                 vec![Violation {
                     path: "header/Idempotency-Key".into(),
                     rule: "idempotency_key.reused".into(),
-                    message: "this key was already used for a request with another method, path or body".into(),
+                    message:
+                        "this key was already used for a request with another method, path or body"
+                            .into(),
                 }],
             ),
             AppError::Store(err) => {
                 tracing::error!(error = %err, "storage failure");
-                problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "the request could not be completed; it was logged".into(), vec![])
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the request could not be completed; it was logged".into(),
+                    vec![],
+                )
             }
             AppError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal failure");
-                problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "the request could not be completed; it was logged".into(), vec![])
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the request could not be completed; it was logged".into(),
+                    vec![],
+                )
             }
         }
     }

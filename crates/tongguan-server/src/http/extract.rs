@@ -26,7 +26,10 @@ pub fn request_id(headers: &HeaderMap) -> String {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let (scheme, token) = v.split_once(' ')?;
         return scheme
             .eq_ignore_ascii_case("bearer")
@@ -171,7 +174,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string().replace('.', "/");
-        let path = if path == "/" || path == "?" { String::new() } else { path };
+        let path = if path == "/" || path == "?" {
+            String::new()
+        } else {
+            path
+        };
         let inner = e.into_inner();
         let msg = inner.to_string();
         let rule = if msg.starts_with("unknown field") {
@@ -219,7 +226,12 @@ impl FromRequest<Arc<App>> for CsvMutation {
             return Err(unsupported("text/csv; charset=utf-8"));
         }
         let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
-            malformed("body", "csv.encoding", format!("the CSV must be UTF-8: {e}")).into_response()
+            malformed(
+                "body",
+                "csv.encoding",
+                format!("the CSV must be UTF-8: {e}"),
+            )
+            .into_response()
         })?;
         Ok(CsvMutation {
             ctx: caller.ctx,

@@ -46,7 +46,10 @@ pub fn reply(r: Reply) -> Response {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
     let mut resp = (status, r.body).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if r.replayed {
         h.insert("idempotency-replayed", HeaderValue::from_static("true"));
     }
@@ -89,8 +92,10 @@ async fn metrics_text() -> Response {
 
 async fn openapi() -> Response {
     let mut r = openapi_json().into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 

@@ -20,7 +20,9 @@ use super::extract::{Caller, CsvMutation, Mutation, SESSION_COOKIE, request_id};
 use super::reply;
 use crate::app::App;
 use crate::app::audit::ChainReport;
-use crate::app::enterprises::{AuthorisationView, EnterprisePatch, NewAuthorisation, NewEnterpriseInput, Reason};
+use crate::app::enterprises::{
+    AuthorisationView, EnterprisePatch, NewAuthorisation, NewEnterpriseInput, Reason,
+};
 use crate::app::identity::{CredentialCreated, CredentialView, Login, NewToken, NewUser, UserView};
 use crate::app::refdata::{EntryPage, NewVersionParams};
 
@@ -57,10 +59,18 @@ impl Page {
         let limit = self.limit.unwrap_or(50);
         let offset = self.offset.unwrap_or(0);
         if !(1..=500).contains(&limit) {
-            return Err(malformed("query/limit", "page.limit", "limit is between 1 and 500"));
+            return Err(malformed(
+                "query/limit",
+                "page.limit",
+                "limit is between 1 and 500",
+            ));
         }
         if offset < 0 {
-            return Err(malformed("query/offset", "page.offset", "offset is not negative"));
+            return Err(malformed(
+                "query/offset",
+                "page.offset",
+                "offset is not negative",
+            ));
         }
         Ok((limit, offset))
     }
@@ -98,9 +108,14 @@ fn dataset(name: &str) -> ApiResult<DatasetId> {
 /// Codes are written many ways (`8471.30`, `cn szp`); this is the form the tables use.
 fn normalise_code(ds: DatasetId, code: &str) -> String {
     match ds {
-        DatasetId::Hs | DatasetId::TariffLines => code.chars().filter(|c| c.is_ascii_digit()).collect(),
+        DatasetId::Hs | DatasetId::TariffLines => {
+            code.chars().filter(|c| c.is_ascii_digit()).collect()
+        }
         DatasetId::Ports | DatasetId::Countries | DatasetId::Currencies | DatasetId::HsSections => {
-            code.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase()
+            code.chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_uppercase()
         }
         _ => code.trim().to_string(),
     }
@@ -109,7 +124,11 @@ fn normalise_code(ds: DatasetId, code: &str) -> String {
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "identity", request_body = Login,
     responses((status = 201, body = CredentialCreated, description = "Logged in; also sets the session cookie"),
               (status = 401, body = Problem)))]
-async fn login(State(app): State<AppState>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> ApiResult<Response> {
+async fn login(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
     let login: Login = super::extract::parse_json(&body)?;
     let created = app.login(&login, &request_id(&headers)).await?;
     let secret = created.secret.clone().unwrap_or_default();
@@ -128,12 +147,17 @@ async fn login(State(app): State<AppState>, headers: axum::http::HeaderMap, body
     responses((status = 200, body = CredentialView, description = "Logged out")))]
 async fn logout(State(app): State<AppState>, m: Mutation<Option<Reason>>) -> Response {
     let reason = m.body.map_or("logout".to_string(), |r| r.reason);
-    match app.revoke_credential(&m.ctx, m.credential_id, &reason).await {
+    match app
+        .revoke_credential(&m.ctx, m.credential_id, &reason)
+        .await
+    {
         Ok(r) => {
             let mut resp = reply(r);
             resp.headers_mut().insert(
                 header::SET_COOKIE,
-                HeaderValue::from_static("tongguan_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+                HeaderValue::from_static(
+                    "tongguan_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+                ),
             );
             resp
         }
@@ -147,7 +171,10 @@ async fn me(State(app): State<AppState>, c: Caller) -> ApiResult<axum::Json<User
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "identity", responses((status = 200, body = Vec<CredentialView>)))]
-async fn list_tokens(State(app): State<AppState>, c: Caller) -> ApiResult<axum::Json<Vec<CredentialView>>> {
+async fn list_tokens(
+    State(app): State<AppState>,
+    c: Caller,
+) -> ApiResult<axum::Json<Vec<CredentialView>>> {
     Ok(axum::Json(app.list_credentials(&c.ctx).await?))
 }
 
@@ -162,14 +189,24 @@ async fn create_token(State(app): State<AppState>, m: Mutation<NewToken>) -> Api
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "identity",
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses((status = 200, body = CredentialView), (status = 404, body = Problem)))]
-async fn revoke_token(State(app): State<AppState>, Path(id): Path<Uuid>, m: Mutation<Option<Reason>>) -> ApiResult<Response> {
-    let reason = m.body.map_or("revoked by its user".to_string(), |r| r.reason);
+async fn revoke_token(
+    State(app): State<AppState>,
+    Path(id): Path<Uuid>,
+    m: Mutation<Option<Reason>>,
+) -> ApiResult<Response> {
+    let reason = m
+        .body
+        .map_or("revoked by its user".to_string(), |r| r.reason);
     Ok(reply(app.revoke_credential(&m.ctx, id, &reason).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "identity", params(Page),
     responses((status = 200, body = Vec<UserView>), (status = 403, body = Problem)))]
-async fn list_users(State(app): State<AppState>, c: Caller, Q(p): Q<Page>) -> ApiResult<axum::Json<Vec<UserView>>> {
+async fn list_users(
+    State(app): State<AppState>,
+    c: Caller,
+    Q(p): Q<Page>,
+) -> ApiResult<axum::Json<Vec<UserView>>> {
     let (limit, offset) = p.bounds()?;
     Ok(axum::Json(app.list_users(&c.ctx, limit, offset).await?))
 }
@@ -183,63 +220,109 @@ async fn create_user(State(app): State<AppState>, m: Mutation<NewUser>) -> ApiRe
 
 #[utoipa::path(get, path = "/api/v1/enterprises", tag = "enterprises", params(Page),
     responses((status = 200, body = Vec<Enterprise>, description = "The enterprises the caller may see")))]
-async fn list_enterprises(State(app): State<AppState>, c: Caller, Q(p): Q<Page>) -> ApiResult<axum::Json<Vec<Enterprise>>> {
+async fn list_enterprises(
+    State(app): State<AppState>,
+    c: Caller,
+    Q(p): Q<Page>,
+) -> ApiResult<axum::Json<Vec<Enterprise>>> {
     let (limit, offset) = p.bounds()?;
-    Ok(axum::Json(app.list_enterprises(&c.ctx, p.q.clone(), limit, offset).await?))
+    Ok(axum::Json(
+        app.list_enterprises(&c.ctx, p.q.clone(), limit, offset)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/enterprises", tag = "enterprises", request_body = NewEnterpriseInput,
     params(("Idempotency-Key" = String, Header)),
     responses((status = 201, body = Enterprise), (status = 422, body = Problem), (status = 409, body = Problem)))]
-async fn create_enterprise(State(app): State<AppState>, m: Mutation<NewEnterpriseInput>) -> ApiResult<Response> {
+async fn create_enterprise(
+    State(app): State<AppState>,
+    m: Mutation<NewEnterpriseInput>,
+) -> ApiResult<Response> {
     Ok(reply(app.create_enterprise(&m.ctx, &m.body).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}", tag = "enterprises", params(("id" = Uuid, Path)),
     responses((status = 200, body = Enterprise), (status = 404, body = Problem)))]
-async fn get_enterprise(State(app): State<AppState>, c: Caller, Path(id): Path<Uuid>) -> ApiResult<axum::Json<Enterprise>> {
+async fn get_enterprise(
+    State(app): State<AppState>,
+    c: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<axum::Json<Enterprise>> {
     Ok(axum::Json(app.get_enterprise(&c.ctx, id).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/enterprises/{id}", tag = "enterprises", request_body = EnterprisePatch,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses((status = 200, body = Enterprise), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn update_enterprise(State(app): State<AppState>, Path(id): Path<Uuid>, m: Mutation<EnterprisePatch>) -> ApiResult<Response> {
+async fn update_enterprise(
+    State(app): State<AppState>,
+    Path(id): Path<Uuid>,
+    m: Mutation<EnterprisePatch>,
+) -> ApiResult<Response> {
     Ok(reply(app.update_enterprise(&m.ctx, id, &m.body).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}/broker-authorisations", tag = "enterprises",
     params(("id" = Uuid, Path)), responses((status = 200, body = Vec<AuthorisationView>)))]
-async fn list_authorisations(State(app): State<AppState>, c: Caller, Path(id): Path<Uuid>) -> ApiResult<axum::Json<Vec<AuthorisationView>>> {
+async fn list_authorisations(
+    State(app): State<AppState>,
+    c: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<axum::Json<Vec<AuthorisationView>>> {
     Ok(axum::Json(app.list_authorisations(&c.ctx, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/enterprises/{id}/broker-authorisations", tag = "enterprises",
     request_body = NewAuthorisation, params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses((status = 201, body = AuthorisationView), (status = 422, body = Problem)))]
-async fn authorise_broker(State(app): State<AppState>, Path(id): Path<Uuid>, m: Mutation<NewAuthorisation>) -> ApiResult<Response> {
+async fn authorise_broker(
+    State(app): State<AppState>,
+    Path(id): Path<Uuid>,
+    m: Mutation<NewAuthorisation>,
+) -> ApiResult<Response> {
     Ok(reply(app.authorise_broker(&m.ctx, id, &m.body).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/enterprises/{id}/broker-authorisations/{aid}", tag = "enterprises",
     request_body = Reason, params(("id" = Uuid, Path), ("aid" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses((status = 200, body = AuthorisationView), (status = 404, body = Problem)))]
-async fn revoke_authorisation(State(app): State<AppState>, Path((id, aid)): Path<(Uuid, Uuid)>, m: Mutation<Reason>) -> ApiResult<Response> {
-    Ok(reply(app.revoke_authorisation(&m.ctx, id, aid, &m.body.reason).await?))
+async fn revoke_authorisation(
+    State(app): State<AppState>,
+    Path((id, aid)): Path<(Uuid, Uuid)>,
+    m: Mutation<Reason>,
+) -> ApiResult<Response> {
+    Ok(reply(
+        app.revoke_authorisation(&m.ctx, id, aid, &m.body.reason)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/reference", tag = "reference",
     responses((status = 200, body = Vec<VersionInfo>, description = "Every dataset version, the one in force marked")))]
-async fn reference_versions(State(app): State<AppState>, _c: Caller) -> axum::Json<Vec<VersionInfo>> {
+async fn reference_versions(
+    State(app): State<AppState>,
+    _c: Caller,
+) -> axum::Json<Vec<VersionInfo>> {
     axum::Json(app.reference_versions())
 }
 
 #[utoipa::path(get, path = "/api/v1/reference/{dataset}", tag = "reference",
     params(("dataset" = DatasetId, Path), RefQuery),
     responses((status = 200, body = EntryPage), (status = 404, body = Problem)))]
-async fn reference_search(State(app): State<AppState>, _c: Caller, Path(ds): Path<String>, Q(q): Q<RefQuery>) -> ApiResult<axum::Json<EntryPage>> {
+async fn reference_search(
+    State(app): State<AppState>,
+    _c: Caller,
+    Path(ds): Path<String>,
+    Q(q): Q<RefQuery>,
+) -> ApiResult<axum::Json<EntryPage>> {
     let ds = dataset(&ds)?;
-    let (limit, offset) = Page { q: None, limit: q.limit, offset: q.offset }.bounds()?;
+    let (limit, offset) = Page {
+        q: None,
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .bounds()?;
     let parent = q.parent.as_deref().map(|p| normalise_code(ds, p));
     Ok(axum::Json(app.reference_search(
         ds,
@@ -253,31 +336,60 @@ async fn reference_search(State(app): State<AppState>, _c: Caller, Path(ds): Pat
 #[utoipa::path(get, path = "/api/v1/reference/{dataset}/{code}", tag = "reference",
     params(("dataset" = DatasetId, Path), ("code" = String, Path, description = "e.g. 8471.30 or 847130 for HS")),
     responses((status = 200, body = RefEntry), (status = 404, body = Problem)))]
-async fn reference_entry(State(app): State<AppState>, _c: Caller, Path((ds, code)): Path<(String, String)>) -> ApiResult<axum::Json<RefEntry>> {
+async fn reference_entry(
+    State(app): State<AppState>,
+    _c: Caller,
+    Path((ds, code)): Path<(String, String)>,
+) -> ApiResult<axum::Json<RefEntry>> {
     let ds = dataset(&ds)?;
-    Ok(axum::Json(app.reference_entry(ds, &normalise_code(ds, &code))?))
+    Ok(axum::Json(
+        app.reference_entry(ds, &normalise_code(ds, &code))?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/reference/{dataset}/versions", tag = "reference",
     params(("dataset" = DatasetId, Path), NewVersionParams, ("Idempotency-Key" = String, Header)),
     request_body(content = String, content_type = "text/csv", description = "Canonical CSV: code,name_en,name_zh,parent[,attribute…]"),
     responses((status = 201, description = "Stored; the catalog now uses it when in force"), (status = 422, body = Problem)))]
-async fn load_reference(State(app): State<AppState>, Path(ds): Path<String>, Q(params): Q<NewVersionParams>, m: CsvMutation) -> ApiResult<Response> {
+async fn load_reference(
+    State(app): State<AppState>,
+    Path(ds): Path<String>,
+    Q(params): Q<NewVersionParams>,
+    m: CsvMutation,
+) -> ApiResult<Response> {
     let ds = dataset(&ds)?;
-    Ok(reply(app.load_reference_version(&m.ctx, ds, &params, &m.text).await?))
+    Ok(reply(
+        app.load_reference_version(&m.ctx, ds, &params, &m.text)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = Vec<AuditRecord>), (status = 403, body = Problem)))]
-async fn audit_rows(State(app): State<AppState>, c: Caller, Q(q): Q<AuditQuery>) -> ApiResult<axum::Json<Vec<AuditRecord>>> {
+async fn audit_rows(
+    State(app): State<AppState>,
+    c: Caller,
+    Q(q): Q<AuditQuery>,
+) -> ApiResult<axum::Json<Vec<AuditRecord>>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(axum::Json(app.audit_rows(&c.ctx, q.after.unwrap_or(0), limit).await?))
+    Ok(axum::Json(
+        app.audit_rows(&c.ctx, q.after.unwrap_or(0), limit).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, body = ChainReport), (status = 403, body = Problem)))]
-async fn audit_verify(State(app): State<AppState>, c: Caller) -> ApiResult<axum::Json<ChainReport>> {
-    crate::app::identity::require_role(&c.ctx, &[tongguan_domain::identity::Role::Admin, tongguan_domain::identity::Role::Officer])?;
+async fn audit_verify(
+    State(app): State<AppState>,
+    c: Caller,
+) -> ApiResult<axum::Json<ChainReport>> {
+    crate::app::identity::require_role(
+        &c.ctx,
+        &[
+            tongguan_domain::identity::Role::Admin,
+            tongguan_domain::identity::Role::Officer,
+        ],
+    )?;
     Ok(axum::Json(app.verify_audit().await?))
 }
 
@@ -289,8 +401,14 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/users", get(list_users).post(create_user))
-        .route("/api/v1/enterprises", get(list_enterprises).post(create_enterprise))
-        .route("/api/v1/enterprises/{id}", get(get_enterprise).patch(update_enterprise))
+        .route(
+            "/api/v1/enterprises",
+            get(list_enterprises).post(create_enterprise),
+        )
+        .route(
+            "/api/v1/enterprises/{id}",
+            get(get_enterprise).patch(update_enterprise),
+        )
         .route(
             "/api/v1/enterprises/{id}/broker-authorisations",
             get(list_authorisations).post(authorise_broker),
