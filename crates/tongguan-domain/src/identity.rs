@@ -166,7 +166,7 @@ pub fn check_binding(
     );
     let needs_terminals = role == Role::TerminalOperator;
     need(
-        needs_terminals == !terminals.is_empty(),
+        needs_terminals != terminals.is_empty(),
         "terminals",
         "user.terminal_binding",
         if needs_terminals {

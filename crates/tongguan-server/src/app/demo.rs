@@ -68,6 +68,104 @@ const ENTERPRISES: &[DemoEnterprise] = &[
     },
 ];
 
+struct DemoUser {
+    username: &'static str,
+    role: &'static str,
+    who: &'static str,
+    /// Key into [`ENTERPRISES`].
+    enterprise: Option<&'static str>,
+    district: Option<&'static str>,
+    terminals: &'static [&'static str],
+}
+
+const fn demo_user(
+    username: &'static str,
+    role: &'static str,
+    who: &'static str,
+    enterprise: Option<&'static str>,
+    district: Option<&'static str>,
+    terminals: &'static [&'static str],
+) -> DemoUser {
+    DemoUser {
+        username,
+        role,
+        who,
+        enterprise,
+        district,
+        terminals,
+    }
+}
+
+/// Shenzhen Customs 5300 and two subordinate customs with port duty: 5316 Dapeng (Yantian
+/// port) and 5304 Shekou; a terminal at Yantian (UN/LOCODE CNYTN).
+const USERS: &[DemoUser] = &[
+    demo_user("admin", "admin", "System administrator", None, None, &[]),
+    demo_user(
+        "importer",
+        "enterprise_user",
+        "Importer clerk (AEO importer)",
+        Some("importer"),
+        None,
+        &[],
+    ),
+    demo_user(
+        "exporter",
+        "enterprise_user",
+        "Exporter clerk (registered exporter)",
+        Some("exporter"),
+        None,
+        &[],
+    ),
+    demo_user(
+        "dishonest",
+        "enterprise_user",
+        "Clerk of the dishonest-credit enterprise",
+        Some("dishonest"),
+        None,
+        &[],
+    ),
+    demo_user(
+        "broker",
+        "broker",
+        "Broker declarant (authorised by the importer)",
+        Some("broker"),
+        None,
+        &[],
+    ),
+    demo_user(
+        "officer.5300",
+        "officer",
+        "Officer, Shenzhen Customs (深圳海关)",
+        None,
+        Some("5300"),
+        &[],
+    ),
+    demo_user(
+        "officer.5316",
+        "officer",
+        "Officer, Dapeng Customs (大鹏海关, Yantian port)",
+        None,
+        Some("5316"),
+        &[],
+    ),
+    demo_user(
+        "officer.5304",
+        "officer",
+        "Officer, Shekou Customs (蛇口海关)",
+        None,
+        Some("5304"),
+        &[],
+    ),
+    demo_user(
+        "terminal.yantian",
+        "terminal_operator",
+        "Yantian container terminal operator",
+        None,
+        None,
+        &["CNYTN-YICT"],
+    ),
+];
+
 impl App {
     /// Seeds the demo when it is not there yet, and issues a fresh API token for each demo
     /// user (secrets are never stored, so earlier ones cannot be shown again).
@@ -128,75 +226,10 @@ impl App {
                 .await
                 .map_err(super::map_store_error)?;
         }
-        let users: Vec<(&str, &str, &str, Option<Uuid>, Option<&str>, Vec<String>)> = vec![
-            ("admin", "admin", "System administrator", None, None, vec![]),
-            (
-                "importer",
-                "enterprise_user",
-                "Importer clerk (AEO importer)",
-                id("importer"),
-                None,
-                vec![],
-            ),
-            (
-                "exporter",
-                "enterprise_user",
-                "Exporter clerk (registered exporter)",
-                id("exporter"),
-                None,
-                vec![],
-            ),
-            (
-                "dishonest",
-                "enterprise_user",
-                "Clerk of the dishonest-credit enterprise",
-                id("dishonest"),
-                None,
-                vec![],
-            ),
-            (
-                "broker",
-                "broker",
-                "Broker declarant (authorised by the importer)",
-                id("broker"),
-                None,
-                vec![],
-            ),
-            (
-                "officer.5300",
-                "officer",
-                "Officer, Shenzhen Customs (深圳海关)",
-                None,
-                Some("5300"),
-                vec![],
-            ),
-            (
-                "officer.5316",
-                "officer",
-                "Officer, Dapeng Customs (大鹏海关, Yantian port)",
-                None,
-                Some("5316"),
-                vec![],
-            ),
-            (
-                "officer.5304",
-                "officer",
-                "Officer, Shekou Customs (蛇口海关)",
-                None,
-                Some("5304"),
-                vec![],
-            ),
-            (
-                "terminal.yantian",
-                "terminal_operator",
-                "Yantian container terminal operator",
-                None,
-                None,
-                vec!["CNYTN-YICT".into()],
-            ),
-        ];
         let mut logins = Vec::new();
-        for (username, role, who, enterprise_id, district, terminals) in users {
+        for d in USERS {
+            let enterprise_id = d.enterprise.and_then(id);
+            let (username, role, who) = (d.username, d.role, d.who);
             let token = match self.store.user_by_username(username).await? {
                 Some(u) => self.issue_token_for(&ctx, &u, "demo token").await?,
                 None => {
@@ -206,8 +239,8 @@ impl App {
                         password: DEMO_PASSWORD.into(),
                         role: role.into(),
                         enterprise_id,
-                        district: district.map(str::to_string),
-                        terminals,
+                        district: d.district.map(str::to_string),
+                        terminals: d.terminals.iter().map(|t| t.to_string()).collect(),
                     };
                     self.provision_user(&ctx, &input, "demo token").await?.1
                 }

@@ -199,7 +199,7 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<App>> for Mutation<T> {
 
     async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, Response> {
         let (caller, bytes, ct) = read_mutation(req, app).await?;
-        if !bytes.is_empty() && !(ct.starts_with("application/json") || ct.contains("+json")) {
+        if !(bytes.is_empty() || ct.starts_with("application/json") || ct.contains("+json")) {
             return Err(unsupported("application/json"));
         }
         let body = parse_json(&bytes).map_err(IntoResponse::into_response)?;

@@ -1,0 +1,199 @@
+//! The real binary, as a new user runs it: `tongguan serve --demo`, a printed token used to
+//! look codes up and register enterprises, then `tongguan audit verify` — intact, and after
+//! tampering, broken at the changed row.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use tongguan_client::{Client, NewEnterpriseInput};
+use tongguan_refdata::DatasetId;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tongguan");
+
+struct Server {
+    child: Child,
+    base: String,
+    tokens: Vec<(String, String)>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_demo(data_dir: &std::path::Path) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        // Cheap password hashing for the test, set the way an operator would: by environment.
+        .env("TONGGUAN_PASSWORD__MEMORY_KIB", "1024")
+        .env("TONGGUAN_PASSWORD__ITERATIONS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tongguan serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut tokens = Vec::new();
+    let mut base = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read line");
+        if let Some(addr) = line.strip_prefix("Tongguan listening on ") {
+            base = Some(addr.trim().to_string());
+            break;
+        }
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if let (Some(user), Some(tok)) = (cols.first(), cols.last())
+            && tok.starts_with("tgk_")
+        {
+            tokens.push((user.to_string(), tok.to_string()));
+        }
+    }
+    Server {
+        child,
+        base: base.expect("server printed its address"),
+        tokens,
+    }
+}
+
+impl Server {
+    fn client(&self, user: &str) -> Client {
+        let token = self
+            .tokens
+            .iter()
+            .find(|(u, _)| u == user)
+            .map(|(_, t)| t.clone())
+            .expect("demo user printed");
+        Client::new(&self.base).with_token(&token)
+    }
+}
+
+fn verify(data_dir: &std::path::Path) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .expect("run audit verify");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_then_lookup_then_register_then_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let server = serve_demo(&data);
+    for who in [
+        "admin",
+        "importer",
+        "exporter",
+        "dishonest",
+        "broker",
+        "officer.5300",
+        "terminal.yantian",
+    ] {
+        assert!(server.tokens.iter().any(|(u, _)| u == who), "{who} printed");
+    }
+
+    let importer = server.client("importer");
+    let hs = importer
+        .reference(DatasetId::Hs, "8471.30")
+        .await
+        .expect("HS 8471.30");
+    assert_eq!(hs.code, "847130");
+    let districts = importer
+        .reference_children(DatasetId::CustomsDistricts, "5300")
+        .await
+        .expect("districts");
+    assert!(
+        districts
+            .entries
+            .iter()
+            .any(|d| d.name_zh.as_deref() == Some("大鹏海关"))
+    );
+
+    // The demo cast: the importer sees only its own enterprise, which is AEO.
+    let own = importer.enterprises(None).await.expect("own");
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0].credit_level.as_str(), "advanced_certified");
+    // The broker acts for the importer that authorised it.
+    let broker_sees = server
+        .client("broker")
+        .enterprises(None)
+        .await
+        .expect("broker list");
+    assert!(broker_sees.iter().any(|e| e.id == own[0].id));
+
+    let admin = server.client("admin");
+    let mut input = NewEnterpriseInput {
+        name: "深圳新注册进口有限公司".into(),
+        uscc: "91440300MA5F000698".into(),
+        customs_code: "4403960099".into(),
+        credit_level: "routine".into(),
+        tags: vec![],
+        address: None,
+        contact_phone: None,
+    };
+    let err = admin
+        .create_enterprise(&input)
+        .await
+        .expect_err("wrong check character");
+    assert_eq!(err.rules(), vec!["uscc.check_character"]);
+    input.uscc = "91440300MA5F000699".into();
+    admin
+        .create_enterprise(&input)
+        .await
+        .expect("right check character");
+    drop(server);
+
+    let (ok, out) = verify(&data);
+    assert!(ok, "{out}");
+    assert!(out.contains("audit chain intact"), "{out}");
+
+    // Restarting with --demo again reuses the data and prints fresh tokens.
+    let again = serve_demo(&data);
+    assert_eq!(
+        again
+            .client("importer")
+            .enterprises(None)
+            .await
+            .expect("own")
+            .len(),
+        1
+    );
+    drop(again);
+
+    // Tamper with a row behind the database's back.
+    let db = rusqlite::Connection::open(data.join("tongguan.sqlite3")).expect("open db");
+    db.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'someone else' WHERE seq = 5;")
+        .expect("tamper");
+    drop(db);
+    let (ok, out) = verify(&data);
+    assert!(!ok, "tampering must fail verification: {out}");
+    assert!(out.contains("BROKEN at seq 5"), "{out}");
+}
+
+#[test]
+fn openapi_command_prints_the_document() {
+    let out = Command::new(BIN).arg("openapi").output().expect("run");
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+}
+
+#[test]
+fn a_missing_config_file_is_a_clear_error() {
+    let out = Command::new(BIN)
+        .args(["serve", "--config", "/nonexistent/tongguan.toml"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}

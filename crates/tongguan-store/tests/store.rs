@@ -1,0 +1,219 @@
+//! Storage behaviour on SQLite and, when TONGGUAN_TEST_DATABASE_URL is set, PostgreSQL:
+//! group commit isolates failures per changeset, optimistic concurrency, the audit chain
+//! continues across restarts.
+
+use chrono::{DateTime, Utc};
+use tongguan_domain::audit::AuditDraft;
+use tongguan_domain::codes::{
+    CustomsRegistrationCode, Uscc, organisation_code_check, uscc_check_character,
+};
+use tongguan_domain::enterprise::{CreditLevel, Enterprise};
+use tongguan_store::{Changeset, Op, Store, StoreError, StoreOptions};
+use uuid::Uuid;
+
+fn uscc(n: u32) -> Uscc {
+    let org = format!("MA5H{n:04}");
+    let body = format!(
+        "91440300{org}{}",
+        organisation_code_check(org.as_bytes()).expect("org")
+    );
+    let check = uscc_check_character(body.as_bytes()).expect("check");
+    Uscc::parse(&format!("{body}{check}")).expect("valid uscc")
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_790_000_000, 0).expect("time")
+}
+
+fn enterprise(n: u32) -> Enterprise {
+    Enterprise {
+        id: Uuid::now_v7(),
+        name: format!("Enterprise {n}"),
+        uscc: uscc(n),
+        customs_code: CustomsRegistrationCode::parse(&format!("440396{n:04}")).expect("code"),
+        credit_level: CreditLevel::Routine,
+        tags: vec![],
+        address: None,
+        contact_phone: None,
+        created_at: now(),
+        updated_at: now(),
+        version: 1,
+    }
+}
+
+fn draft(what: &str) -> AuditDraft {
+    AuditDraft {
+        at: now(),
+        actor: "test".into(),
+        action: "enterprise.create".into(),
+        object: what.into(),
+        reason: "store test".into(),
+        request_id: "t".into(),
+    }
+}
+
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(String, String),
+}
+
+impl Db {
+    async fn open(&self) -> Store {
+        match self {
+            Db::Sqlite(dir) => Store::open(
+                &format!("sqlite://{}", dir.path().join("s.sqlite3").display()),
+                StoreOptions::default(),
+            )
+            .await
+            .expect("sqlite"),
+            Db::Postgres(url, schema) => {
+                Store::open_postgres_schema(url, schema, StoreOptions::default())
+                    .await
+                    .expect("postgres")
+            }
+        }
+    }
+}
+
+fn databases() -> Vec<Db> {
+    let mut out = vec![Db::Sqlite(tempfile::tempdir().expect("tempdir"))];
+    match std::env::var("TONGGUAN_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            out.push(Db::Postgres(url, format!("s_{}", Uuid::now_v7().simple())))
+        }
+        _ => eprintln!("TONGGUAN_TEST_DATABASE_URL not set: PostgreSQL run skipped"),
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_keeps_each_changeset_on_its_own() {
+    for db in databases() {
+        let store = db.open().await;
+        // 300 concurrent commits; every 10th repeats an earlier USCC and must fail alone.
+        let calls = (0..300u32).map(|i| {
+            let store = store.clone();
+            async move {
+                let n = if i % 10 == 9 { i - 1 } else { i };
+                let mut e = enterprise(n);
+                if i % 10 == 9 {
+                    e.customs_code =
+                        CustomsRegistrationCode::parse(&format!("440397{i:04}")).expect("code");
+                }
+                let id = e.id;
+                (
+                    i,
+                    id,
+                    store
+                        .commit(Changeset::new(
+                            vec![Op::InsertEnterprise(e)],
+                            draft(&format!("enterprise/{id}")),
+                        ))
+                        .await,
+                )
+            }
+        });
+        let results = futures::future::join_all(calls).await;
+        let mut ok = 0;
+        let mut failed_pairs = Vec::new();
+        for (i, id, r) in &results {
+            match r {
+                Ok(receipt) => {
+                    assert_eq!(receipt.audit_seqs.len(), 1);
+                    assert!(store.enterprise(*id).await.expect("read").is_some());
+                    ok += 1;
+                }
+                Err(StoreError::Duplicate { constraint }) => {
+                    // Either one of a pair sharing a USCC may commit first; the other fails.
+                    assert!(i % 10 >= 8, "only a USCC pair can collide, not #{i}");
+                    failed_pairs.push(i / 10);
+                    assert_eq!(constraint, "enterprises.uscc");
+                    assert!(
+                        store.enterprise(*id).await.expect("read").is_none(),
+                        "nothing half-written"
+                    );
+                }
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!(ok, 270);
+        failed_pairs.sort();
+        assert_eq!(
+            failed_pairs,
+            (0..30).collect::<Vec<_>>(),
+            "exactly one of each pair failed"
+        );
+        // The chain has exactly one row per successful changeset, in order, unbroken.
+        assert_eq!(store.verify_audit_chain().await.expect("walk"), Ok(270));
+        let seqs: Vec<i64> = store
+            .audit_page(0, 1000)
+            .await
+            .expect("page")
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(seqs, (1..=270).collect::<Vec<_>>());
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_updates_are_refused_and_chain_survives_restart() {
+    for db in databases() {
+        let store = db.open().await;
+        let e = enterprise(1);
+        store
+            .commit(Changeset::new(
+                vec![Op::InsertEnterprise(e.clone())],
+                draft("a"),
+            ))
+            .await
+            .expect("insert");
+        let mut first = e.clone();
+        first.name = "First writer".into();
+        first.version = 2;
+        store
+            .commit(Changeset::new(
+                vec![Op::UpdateEnterprise {
+                    enterprise: first,
+                    expected_version: 1,
+                }],
+                draft("b"),
+            ))
+            .await
+            .expect("first update");
+        let mut second = e.clone();
+        second.name = "Second writer, stale".into();
+        second.version = 2;
+        let err = store
+            .commit(Changeset::new(
+                vec![Op::UpdateEnterprise {
+                    enterprise: second,
+                    expected_version: 1,
+                }],
+                draft("c"),
+            ))
+            .await
+            .expect_err("stale");
+        assert!(matches!(err, StoreError::VersionMismatch { .. }), "{err}");
+        assert_eq!(
+            store
+                .enterprise(e.id)
+                .await
+                .expect("read")
+                .expect("row")
+                .name,
+            "First writer"
+        );
+        store.close().await;
+
+        // A new process continues the same chain.
+        let store = db.open().await;
+        store
+            .commit(Changeset::new(vec![], draft("after restart")))
+            .await
+            .expect("commit");
+        assert_eq!(store.verify_audit_chain().await.expect("walk"), Ok(3));
+        store.close().await;
+    }
+}
