@@ -24,8 +24,14 @@ impl Drop for Server {
 }
 
 fn serve_demo(data_dir: &std::path::Path) -> Server {
+    serve(&["--demo"], data_dir)
+}
+
+fn serve(extra: &[&str], data_dir: &std::path::Path) -> Server {
     let mut child = Command::new(BIN)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg("serve")
+        .args(extra)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         // Cheap password hashing for the test, set the way an operator would: by environment.
         .env("TONGGUAN_PASSWORD__MEMORY_KIB", "1024")
@@ -131,6 +137,74 @@ async fn demo_then_lookup_then_register_then_verify() {
         .expect("broker list");
     assert!(broker_sees.iter().any(|e| e.id == own[0].id));
 
+    // The CLI's own reference commands go through the typed client.
+    let importer_token = server
+        .tokens
+        .iter()
+        .find(|(u, _)| u == "importer")
+        .map(|(_, t)| t.clone())
+        .expect("token");
+    let out = Command::new(BIN)
+        .args([
+            "refdata",
+            "get",
+            "tariff_lines",
+            "8471.3090",
+            "--server",
+            &server.base,
+        ])
+        .env("TONGGUAN_TOKEN", &importer_token)
+        .output()
+        .expect("refdata get");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"parent\": \"847130\""));
+    let csv = dir.path().join("tariff-2024.csv");
+    std::fs::write(
+        &csv,
+        "code,name_en,name_zh,parent\n84713090,Other portable computers,其他,847130\n",
+    )
+    .expect("csv");
+    let admin_token = server
+        .tokens
+        .iter()
+        .find(|(u, _)| u == "admin")
+        .map(|(_, t)| t.clone())
+        .expect("token");
+    let load = |token: &str| {
+        Command::new(BIN)
+            .args(["refdata", "load", "tariff_lines"])
+            .arg(&csv)
+            .args([
+                "--label",
+                "2024",
+                "--valid-from",
+                "2024-01-01",
+                "--source",
+                "test",
+                "--server",
+                &server.base,
+            ])
+            .env("TONGGUAN_TOKEN", token)
+            .output()
+            .expect("refdata load")
+    };
+    let refused = load(&importer_token);
+    assert!(
+        !refused.status.success(),
+        "an importer cannot load reference data"
+    );
+    let loaded = load(&admin_token);
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    assert!(String::from_utf8_lossy(&loaded.stdout).contains("\"entries\": 1"));
+
     let admin = server.client("admin");
     let mut input = NewEnterpriseInput {
         name: "深圳新注册进口有限公司".into(),
@@ -178,6 +252,15 @@ async fn demo_then_lookup_then_register_then_verify() {
     let (ok, out) = verify(&data);
     assert!(!ok, "tampering must fail verification: {out}");
     assert!(out.contains("BROKEN at seq 5"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_annotated_example_configuration_is_valid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tongguan.example.toml");
+    let server = serve(&["--config", example], &dir.path().join("data"));
+    let health = Client::new(&server.base).health().await.expect("healthz");
+    assert_eq!(health["database"], "sqlite");
 }
 
 #[test]

@@ -98,9 +98,6 @@ async fn verify_password(hash: String, password: String) -> bool {
     .unwrap_or(false)
 }
 
-/// Verified against when the username does not exist, so both cases take as long.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$K0uQ0nXbQ6kNpN6ozRBGm2eQz6V3EcLmEv8DXxJ4h5s";
-
 fn actor_of(u: &UserRecord) -> Actor {
     Actor {
         user_id: u.id,
@@ -160,10 +157,15 @@ impl App {
     /// new session, and its secret must never be stored for replay.
     pub async fn login(&self, login: &Login, request_id: &str) -> AppResult<CredentialCreated> {
         let user = self.store.user_by_username(login.username.trim()).await?;
-        let hash = user
-            .as_ref()
-            .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
-        let ok = verify_password(hash, login.password.clone()).await;
+        let ok = match &user {
+            Some(u) => verify_password(u.password_hash.clone(), login.password.clone()).await,
+            None => {
+                // Spend the same argon2 work for an unknown user, so response time does not
+                // tell which usernames exist.
+                let _ = hash_password(&self.config.password, login.password.clone()).await;
+                false
+            }
+        };
         let user = match user {
             Some(u) if ok && !u.disabled => u,
             _ => {
