@@ -221,6 +221,23 @@ pub struct EnterpriseInput<'a> {
 }
 
 impl NewEnterprise {
+    /// The registered enterprise, version 1.
+    pub fn register(self, id: Uuid, now: DateTime<Utc>) -> Enterprise {
+        Enterprise {
+            id,
+            name: self.name,
+            uscc: self.uscc,
+            customs_code: self.customs_code,
+            credit_level: self.credit_level,
+            tags: self.tags,
+            address: self.address,
+            contact_phone: self.contact_phone,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
     /// Validates every field and reports all violations at once. `today` decides which
     /// credit scale is in force.
     pub fn parse(input: &EnterpriseInput<'_>, today: NaiveDate) -> Result<Self, Violations> {

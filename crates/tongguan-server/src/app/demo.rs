@@ -3,7 +3,7 @@
 //! not name real companies.
 
 use chrono::NaiveDate;
-use tongguan_domain::enterprise::{Enterprise, EnterpriseInput, NewEnterprise};
+use tongguan_domain::enterprise::{EnterpriseInput, NewEnterprise};
 use tongguan_domain::identity::system_actor;
 use tongguan_store::{BrokerAuthorisation, Changeset, Op};
 use uuid::Uuid;
@@ -275,20 +275,7 @@ impl App {
             },
             today,
         )?;
-        let now = self.now();
-        let e = Enterprise {
-            id: new_id(),
-            name: parsed.name,
-            uscc: parsed.uscc,
-            customs_code: parsed.customs_code,
-            credit_level: parsed.credit_level,
-            tags: parsed.tags,
-            address: parsed.address,
-            contact_phone: parsed.contact_phone,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let e = parsed.register(new_id(), self.now());
         let audit = self.audit_draft(
             ctx,
             "enterprise.create",

@@ -69,20 +69,7 @@ impl App {
             },
             self.today(),
         )?;
-        let now = self.now();
-        let e = Enterprise {
-            id: new_id(),
-            name: parsed.name,
-            uscc: parsed.uscc,
-            customs_code: parsed.customs_code,
-            credit_level: parsed.credit_level,
-            tags: parsed.tags,
-            address: parsed.address,
-            contact_phone: parsed.contact_phone,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let e = parsed.register(new_id(), self.now());
         let audit = self.audit_draft(
             ctx,
             "enterprise.create",
