@@ -372,3 +372,31 @@ mod tests {
         }
     }
 }
+
+/// Import or export (进/出口). On the customs number the flag is 1 for import, 0 for export
+/// (GACC 报关单填制规范: 海关编号 = customs code + year + I/E flag + sequence).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Import,
+    Export,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Import => "import",
+            Direction::Export => "export",
+        }
+    }
+
+    /// The digit on the 18-digit customs number.
+    pub fn flag(self) -> char {
+        match self {
+            Direction::Import => '1',
+            Direction::Export => '0',
+        }
+    }
+}
