@@ -376,7 +376,17 @@ mod tests {
 /// Import or export (进/出口). On the customs number the flag is 1 for import, 0 for export
 /// (GACC 报关单填制规范: 海关编号 = customs code + year + I/E flag + sequence).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {

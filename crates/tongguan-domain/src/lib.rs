@@ -7,8 +7,10 @@
 
 pub mod audit;
 pub mod codes;
+pub mod declaration;
 pub mod enterprise;
 pub mod identity;
+pub mod lifecycle;
 pub mod violation;
 
 pub use violation::{Violation, Violations};
