@@ -581,6 +581,153 @@ pub fn validate(
     v
 }
 
+/// Checks a two-step summary declaration (概要申报): the reduced item set of GACC Ann. 2019
+/// No. 127 — domestic consignee, transport mode, transport means and voyage, bill of lading,
+/// trade mode, commodity code (6 digits suffice), goods name, quantity and unit, origin,
+/// total price, plus gross weight and containers — and, when tax is due, the guarantee
+/// reference. Annex 1 of the announcement was not retrieved (RULES.md §2), so this list
+/// follows the secondary description there.
+pub fn validate_summary(
+    c: &DeclarationContent,
+    owner_uscc: &str,
+    codes: &dyn CodeLookup,
+    rules: &DeclarationRules,
+) -> Violations {
+    let mut v = Violations::new();
+    let h = &c.head;
+    match Uscc::parse(&h.domestic_party_uscc) {
+        Err(e) => {
+            v.check::<()>("head/domestic_party_uscc", Err(e));
+        }
+        Ok(u) if u.as_str() != owner_uscc => v.push(
+            "head/domestic_party_uscc",
+            "domestic_party.not_owner",
+            "the domestic consignee must be the enterprise the declaration is filed for",
+        ),
+        Ok(_) => {}
+    }
+    for (path, table, value) in [
+        (
+            "head/declaring_customs",
+            CodeTable::CustomsDistrict,
+            &h.declaring_customs,
+        ),
+        (
+            "head/port_customs",
+            CodeTable::CustomsDistrict,
+            &h.port_customs,
+        ),
+        (
+            "head/transport_mode",
+            CodeTable::TransportMode,
+            &h.transport_mode,
+        ),
+        ("head/trade_mode", CodeTable::TradeMode, &h.trade_mode),
+    ] {
+        if !codes.exists(table, value) {
+            v.push(
+                path,
+                &format!("{}.unknown", rule_name(table)),
+                format!("'{value}' is not in the reference table in force"),
+            );
+        }
+    }
+    for (name, value) in [
+        ("transport_means", &h.transport_means),
+        ("voyage", &h.voyage),
+        ("bill_no", &h.bill_no),
+    ] {
+        if value.trim().is_empty() {
+            v.push(
+                format!("head/{name}"),
+                "required",
+                format!("{name} is required"),
+            );
+        }
+    }
+    if h.gross_weight_kg <= Decimal::ZERO {
+        v.push(
+            "head/gross_weight_kg",
+            "weight.positive",
+            "gross weight is positive",
+        );
+    }
+    for (i, cn) in h.containers.iter().enumerate() {
+        if let Err(e) = ContainerNumber::parse(cn) {
+            v.check::<()>(&format!("head/containers/{i}"), Err(e));
+        }
+    }
+    if c.items.is_empty() {
+        v.push("items", "items.required", "at least one item");
+    }
+    if c.items.len() > rules.max_items {
+        v.push(
+            "items",
+            "items.too_many",
+            format!("at most {} items per declaration", rules.max_items),
+        );
+    }
+    let mut taxed = false;
+    for (i, it) in c.items.iter().enumerate() {
+        let p = |f: &str| format!("items/{i}/{f}");
+        let code6 = it.commodity_code.get(..6).unwrap_or("");
+        if !(it.commodity_code.len() == 6 || it.commodity_code.len() == 10)
+            || !it.commodity_code.bytes().all(|b| b.is_ascii_digit())
+            || !codes.exists(CodeTable::HsSubheading, code6)
+        {
+            v.push(
+                p("commodity_code"),
+                "commodity_code.hs_subheading",
+                "an HS 2022 subheading (6 digits) or a full 10-digit code",
+            );
+        }
+        if it.name.trim().is_empty() {
+            v.push(p("name"), "required", "the goods name is required");
+        }
+        if it.quantity <= Decimal::ZERO {
+            v.push(p("quantity"), "quantity.positive", "quantity is positive");
+        }
+        if !codes.exists(CodeTable::Unit, &it.unit) {
+            v.push(p("unit"), "unit.unknown", "a unit code (计量单位)");
+        }
+        if !codes.exists(CodeTable::Country, &it.origin_country) {
+            v.push(
+                p("origin_country"),
+                "country.unknown",
+                "an ISO alpha-3 country code",
+            );
+        }
+        if it.total_price <= Decimal::ZERO {
+            v.push(
+                p("total_price"),
+                "total_price.positive",
+                "total price is positive",
+            );
+        }
+        if !codes.exists(CodeTable::Currency, &it.currency) {
+            v.push(
+                p("currency"),
+                "currency.unknown",
+                "an ISO 4217 currency code",
+            );
+        }
+        // Levy methods 1 (照章征税) and 2 (折半征税) mean tax is due.
+        taxed |= matches!(it.levy_method.as_str(), "1" | "2");
+    }
+    if taxed
+        && h.guarantee_reference
+            .as_deref()
+            .is_none_or(|g| g.trim().is_empty())
+    {
+        v.push(
+            "head/guarantee_reference",
+            "two_step.guarantee_required",
+            "tax is due: a summary declaration needs the tax guarantee (税款担保) record number",
+        );
+    }
+    v
+}
+
 fn rule_name(t: CodeTable) -> &'static str {
     match t {
         CodeTable::TariffLine => "tariff_line",

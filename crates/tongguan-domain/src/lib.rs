@@ -11,6 +11,7 @@ pub mod declaration;
 pub mod enterprise;
 pub mod identity;
 pub mod lifecycle;
+pub mod manifest;
 pub mod violation;
 
 pub use violation::{Violation, Violations};

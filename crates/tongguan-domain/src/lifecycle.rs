@@ -179,6 +179,9 @@ pub struct Declaration {
     pub accepted_at: Option<DateTime<Utc>>,
     pub released_at: Option<DateTime<Utc>>,
     pub control: Option<ControlDecision>,
+    /// The risk assessment at acceptance, with its explanation (officers only).
+    #[schema(value_type = Option<Object>)]
+    pub assessment: Option<serde_json::Value>,
     pub inspection: Option<InspectionResult>,
     pub pending: Option<PendingRequest>,
     pub two_step: Option<TwoStep>,
@@ -264,6 +267,7 @@ pub enum Command {
         customs_no: String,
         arrived_at: Option<DateTime<Utc>>,
         control: Option<ControlDecision>,
+        assessment: Option<serde_json::Value>,
         complete_due: Option<NaiveDate>,
     },
     /// The terminal reported the goods in the supervised area (运抵报告).
@@ -360,6 +364,7 @@ impl Declaration {
             accepted_at: None,
             released_at: None,
             control: None,
+            assessment: None,
             inspection: None,
             pending: None,
             two_step: None,
@@ -711,6 +716,7 @@ mod tests {
                 action: "physical_inspection".into(),
                 reason: "test".into(),
             }),
+            assessment: None,
             complete_due: Some(NaiveDate::from_ymd_opt(2026, 12, 11).unwrap()),
         }
     }

@@ -7,6 +7,8 @@ use tongguan_domain::audit::AuditDraft;
 use tongguan_domain::codes::CustomsDistrictCode;
 use tongguan_domain::enterprise::Enterprise;
 use tongguan_domain::identity::Role;
+use tongguan_domain::lifecycle::{Declaration, Event};
+use tongguan_domain::manifest::Manifest;
 use tongguan_refdata::DatasetVersion;
 use uuid::Uuid;
 
@@ -133,6 +135,62 @@ pub enum Op {
         at: DateTime<Utc>,
     },
     InsertRefVersion(Box<StoredVersion>),
+    InsertDeclaration(Box<Declaration>),
+    /// Replace a declaration stored at `expected_version`; `replace_containers` rewrites its
+    /// container index (after an edit or amendment).
+    UpdateDeclaration {
+        declaration: Box<Declaration>,
+        expected_version: i64,
+        replace_containers: bool,
+    },
+    InsertEvents(Vec<Event>),
+    InsertManifest(Box<Manifest>),
+    /// The transport means arrived (first arrival report on its bills).
+    MarkManifestArrived {
+        id: Uuid,
+        at: DateTime<Utc>,
+    },
+    MarkBillArrived {
+        bill_no: String,
+        at: DateTime<Utc>,
+    },
+    /// A container reported in the supervised area; the first report counts.
+    InsertContainerArrival {
+        container_no: String,
+        terminal: String,
+        at: DateTime<Utc>,
+    },
+    InsertArrivalReport(ArrivalReportRow),
+    InsertInstruction(InstructionRow),
+    UpdateInstruction {
+        row: InstructionRow,
+        expected_version: i64,
+    },
+}
+
+/// A stored arrival report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArrivalReportRow {
+    pub id: Uuid,
+    pub terminal: String,
+    pub bill_no: Option<String>,
+    pub containers: Vec<String>,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A stored control instruction (布控指令); `body` is its JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstructionRow {
+    pub id: Uuid,
+    pub version: i64,
+    pub active: bool,
+    /// The customs district of the officer who owns it.
+    pub district: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub body: String,
 }
 
 /// Everything one call writes, atomically.
@@ -262,9 +320,186 @@ fn user_params(u: &UserRecord) -> Vec<Val> {
     ]
 }
 
+fn declaration_params(d: &Declaration) -> Vec<Val> {
+    vec![
+        d.id.to_string().into(),
+        d.pre_entry_no.clone().into(),
+        d.customs_no.clone().into(),
+        d.owner_id.to_string().into(),
+        d.declarant_id.to_string().into(),
+        d.content.direction.as_str().into(),
+        d.status.as_str().into(),
+        d.content.head.bill_no.trim().to_string().into(),
+        d.content.head.declaring_customs.clone().into(),
+        d.content.head.port_customs.clone().into(),
+        micros(d.created_at).into(),
+        micros(d.updated_at).into(),
+        d.version.into(),
+        json(d).into(),
+    ]
+}
+
+fn container_rows(d: &Declaration) -> Statement {
+    let id = d.id.to_string();
+    let mut containers = d.content.containers();
+    containers.sort();
+    containers.dedup();
+    Statement::Bulk {
+        table: "declaration_containers",
+        columns: &["declaration_id", "container_no"],
+        rows: containers
+            .into_iter()
+            .map(|c| vec![id.clone().into(), c.into()])
+            .collect(),
+    }
+}
+
+fn instruction_params(r: &InstructionRow) -> Vec<Val> {
+    vec![
+        r.id.to_string().into(),
+        r.version.into(),
+        i64::from(r.active).into(),
+        r.district.clone().into(),
+        r.created_by.clone().into(),
+        micros(r.created_at).into(),
+        micros(r.updated_at).into(),
+        r.body.clone().into(),
+    ]
+}
+
 impl Op {
     pub(crate) fn statements(&self, out: &mut Vec<Statement>) {
         match self {
+            Op::InsertDeclaration(d) => {
+                out.push(exec(
+                    "INSERT INTO declarations (id, pre_entry_no, customs_no, owner_id, declarant_id, direction, status, bill_no, declaring_customs, port_customs, created_at, updated_at, version, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                    declaration_params(d),
+                ));
+                out.push(container_rows(d));
+            }
+            Op::UpdateDeclaration {
+                declaration,
+                expected_version,
+                replace_containers,
+            } => {
+                let mut p = declaration_params(declaration);
+                p.push((*expected_version).into());
+                out.push(exec_one(
+                    "UPDATE declarations SET id = $1, pre_entry_no = $2, customs_no = $3, owner_id = $4, declarant_id = $5, direction = $6, status = $7, bill_no = $8, declaring_customs = $9, port_customs = $10, created_at = $11, updated_at = $12, version = $13, body = $14 WHERE id = $1 AND version = $15",
+                    p,
+                    version_mismatch,
+                    format!("declaration {}", declaration.id),
+                ));
+                if *replace_containers {
+                    out.push(exec(
+                        "DELETE FROM declaration_containers WHERE declaration_id = $1",
+                        vec![declaration.id.to_string().into()],
+                    ));
+                    out.push(container_rows(declaration));
+                }
+            }
+            Op::InsertEvents(events) => out.push(Statement::Bulk {
+                table: "declaration_events",
+                columns: &["declaration_id", "at", "actor", "reason", "from_status", "to_status", "kind", "data"],
+                rows: events
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.declaration_id.to_string().into(),
+                            micros(e.at).into(),
+                            e.actor.clone().into(),
+                            e.reason.clone().into(),
+                            e.from.as_str().into(),
+                            e.to.as_str().into(),
+                            e.kind.name().into(),
+                            json(&e.kind).into(),
+                        ]
+                    })
+                    .collect(),
+            }),
+            Op::InsertManifest(m) => {
+                out.push(exec(
+                    "INSERT INTO manifests (id, direction, transport_means, voyage, filed_by, arrived_at, created_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    vec![
+                        m.id.to_string().into(),
+                        m.input.direction.as_str().into(),
+                        m.input.transport_means.clone().into(),
+                        m.input.voyage.clone().into(),
+                        m.filed_by.to_string().into(),
+                        m.arrived_at.map(micros).into(),
+                        micros(m.created_at).into(),
+                        json(m).into(),
+                    ],
+                ));
+                let id = m.id.to_string();
+                out.push(Statement::Bulk {
+                    table: "bills",
+                    columns: &["bill_no", "manifest_id"],
+                    rows: m
+                        .input
+                        .bills
+                        .iter()
+                        .map(|b| vec![b.bill_no.trim().to_string().into(), id.clone().into()])
+                        .collect(),
+                });
+                out.push(Statement::Bulk {
+                    table: "bill_containers",
+                    columns: &["bill_no", "container_no"],
+                    rows: m
+                        .input
+                        .bills
+                        .iter()
+                        .flat_map(|b| {
+                            b.containers.iter().filter_map(|c| {
+                                tongguan_domain::codes::ContainerNumber::parse(c)
+                                    .ok()
+                                    .map(|c| vec![b.bill_no.trim().to_string().into(), String::from(c).into()])
+                            })
+                        })
+                        .collect(),
+                });
+            }
+            Op::MarkManifestArrived { id, at } => out.push(exec(
+                "UPDATE manifests SET arrived_at = $1 WHERE id = $2 AND arrived_at IS NULL",
+                vec![micros(*at).into(), id.to_string().into()],
+            )),
+            Op::MarkBillArrived { bill_no, at } => out.push(exec(
+                "UPDATE bills SET arrived_at = $1 WHERE bill_no = $2 AND arrived_at IS NULL",
+                vec![micros(*at).into(), bill_no.clone().into()],
+            )),
+            Op::InsertContainerArrival {
+                container_no,
+                terminal,
+                at,
+            } => out.push(exec(
+                "INSERT INTO container_arrivals (container_no, terminal, at) VALUES ($1, $2, $3) ON CONFLICT (container_no) DO NOTHING",
+                vec![container_no.clone().into(), terminal.clone().into(), micros(*at).into()],
+            )),
+            Op::InsertArrivalReport(r) => out.push(exec(
+                "INSERT INTO arrival_reports (id, terminal, bill_no, containers, actor, at) VALUES ($1, $2, $3, $4, $5, $6)",
+                vec![
+                    r.id.to_string().into(),
+                    r.terminal.clone().into(),
+                    r.bill_no.clone().into(),
+                    json(&r.containers).into(),
+                    r.actor.clone().into(),
+                    micros(r.at).into(),
+                ],
+            )),
+            Op::InsertInstruction(r) => out.push(exec(
+                "INSERT INTO control_instructions (id, version, active, district, created_by, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                instruction_params(r),
+            )),
+            Op::UpdateInstruction { row, expected_version } => {
+                let mut p = instruction_params(row);
+                p.push((*expected_version).into());
+                out.push(exec_one(
+                    "UPDATE control_instructions SET id = $1, version = $2, active = $3, district = $4, created_by = $5, created_at = $6, updated_at = $7, body = $8 WHERE id = $1 AND version = $9",
+                    p,
+                    version_mismatch,
+                    format!("control instruction {}", row.id),
+                ));
+            }
             Op::InsertEnterprise(e) => out.push(exec(
                 "INSERT INTO enterprises (id, name, uscc, customs_code, credit_level, tags, address, contact_phone, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 enterprise_params(e),

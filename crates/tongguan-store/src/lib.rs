@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod changeset;
+mod clearance;
 mod postgres;
 mod queries;
 mod rows;
@@ -19,9 +20,10 @@ mod sqlite;
 mod value;
 
 pub use changeset::{
-    BrokerAuthorisation, Changeset, CredentialKind, CredentialRecord, IdempotencyRecord, Op,
+    ArrivalReportRow, BrokerAuthorisation, InstructionRow, Changeset, CredentialKind, CredentialRecord, IdempotencyRecord, Op,
     Receipt, StoredVersion, UserRecord,
 };
+pub use clearance::{BillState, DeclarationFilter};
 pub use queries::EnterpriseFilter;
 pub use rows::RowLike;
 pub use value::Val;

@@ -12,11 +12,18 @@ use tongguan_domain::audit::{self, GENESIS_HASH};
 use crate::changeset::{Expect, Statement, audit_statement};
 use crate::{Changeset, Receipt, Result, RowLike, StoreError, StoreOptions, Val, statements};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_foundation",
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_foundation",
     include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+    ),
+    (
+        2,
+        "0002_clearance",
+        include_str!("../migrations/postgres/0002_clearance.sql"),
+    ),
+];
 
 /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).
 const BULK_ROWS: usize = 1000;

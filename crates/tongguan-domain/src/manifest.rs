@@ -1,0 +1,156 @@
+//! Manifests (舱单) and arrival reports (运抵报告).
+//!
+//! A manifest lists, per transport means and voyage, the bills of lading (提运单) with their
+//! containers, packages and weights. Import declarations refer to a bill on it; advance
+//! import declarations are accepted only once the bill is on a manifest (GACC Ann. 2014
+//! No. 74; RULES.md §3). A terminal's arrival report by bill or by container says the goods
+//! are in the supervised area: the moment advance declarations are released (M1 秒放).
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Violations;
+use crate::codes::{ContainerNumber, Direction};
+
+/// A bill of lading on a manifest (提运单).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bill {
+    pub bill_no: String,
+    /// Consignee (收货人) as on the bill.
+    pub consignee: String,
+    pub packages: u32,
+    #[schema(value_type = String)]
+    pub gross_weight_kg: Decimal,
+    #[serde(default)]
+    pub containers: Vec<String>,
+}
+
+/// A manifest as filed by the carrier or its agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestInput {
+    pub direction: Direction,
+    /// 运输方式 code: 2 waterway, 3 rail, 5 air, …
+    pub transport_mode: String,
+    /// Vessel, flight or train (运输工具名称).
+    pub transport_means: String,
+    pub voyage: String,
+    /// Port of arrival (import) or departure (export), UN/LOCODE.
+    pub port: String,
+    /// Customs district supervising that port.
+    pub customs: String,
+    /// Expected arrival of the transport means.
+    #[serde(default)]
+    pub eta: Option<DateTime<Utc>>,
+    pub bills: Vec<Bill>,
+}
+
+/// A stored manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Manifest {
+    pub id: Uuid,
+    #[serde(flatten)]
+    pub input: ManifestInput,
+    /// The enterprise that filed it.
+    pub filed_by: Uuid,
+    /// When the transport means arrived (the first arrival report on its bills); the
+    /// two-step complete declaration is due 14 days after it.
+    pub arrived_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Limits of a manifest filing.
+pub const MAX_BILLS: usize = 10_000;
+
+/// Checks a manifest's shape (codes are checked by the caller against reference data).
+pub fn validate_manifest(m: &ManifestInput) -> Violations {
+    let mut v = Violations::new();
+    for (name, value) in [
+        ("transport_means", &m.transport_means),
+        ("voyage", &m.voyage),
+        ("port", &m.port),
+        ("customs", &m.customs),
+        ("transport_mode", &m.transport_mode),
+    ] {
+        if value.trim().is_empty() {
+            v.push(name, "required", format!("{name} is required"));
+        }
+    }
+    if m.bills.is_empty() {
+        v.push(
+            "bills",
+            "bills.required",
+            "a manifest lists at least one bill of lading",
+        );
+    }
+    if m.bills.len() > MAX_BILLS {
+        v.push(
+            "bills",
+            "bills.too_many",
+            format!("at most {MAX_BILLS} bills per filing"),
+        );
+    }
+    let mut bills = std::collections::HashSet::new();
+    let mut containers = std::collections::HashSet::new();
+    for (i, b) in m.bills.iter().enumerate() {
+        if b.bill_no.trim().is_empty() || b.bill_no.len() > 50 {
+            v.push(
+                format!("bills/{i}/bill_no"),
+                "bill_no.format",
+                "1-50 characters",
+            );
+        } else if !bills.insert(b.bill_no.trim().to_string()) {
+            v.push(
+                format!("bills/{i}/bill_no"),
+                "bill_no.duplicate",
+                format!("{} is listed twice", b.bill_no),
+            );
+        }
+        if b.packages == 0 {
+            v.push(
+                format!("bills/{i}/packages"),
+                "packages.positive",
+                "at least one package",
+            );
+        }
+        if b.gross_weight_kg <= Decimal::ZERO {
+            v.push(
+                format!("bills/{i}/gross_weight_kg"),
+                "weight.positive",
+                "gross weight is positive",
+            );
+        }
+        for (j, c) in b.containers.iter().enumerate() {
+            match ContainerNumber::parse(c) {
+                Ok(n) => {
+                    if !containers.insert(n.as_str().to_string()) {
+                        v.push(
+                            format!("bills/{i}/containers/{j}"),
+                            "container.duplicate",
+                            format!("{n} is on the manifest twice"),
+                        );
+                    }
+                }
+                Err(e) => {
+                    v.check::<()>(&format!("bills/{i}/containers/{j}"), Err(e));
+                }
+            }
+        }
+    }
+    v
+}
+
+/// A terminal's arrival report (运抵报告): a whole bill, or containers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalReportInput {
+    /// The reporting terminal (one the operator is bound to), e.g. CNYTN-YICT.
+    pub terminal: String,
+    #[serde(default)]
+    pub bill_no: Option<String>,
+    #[serde(default)]
+    pub containers: Vec<String>,
+}

@@ -1,0 +1,242 @@
+//! Reads of the clearance core: declarations, their events, manifests, arrivals, control
+//! instructions.
+
+use chrono::{DateTime, Utc};
+use tongguan_domain::lifecycle::{Declaration, Event, EventKind, Status};
+use tongguan_domain::manifest::Manifest;
+use uuid::Uuid;
+
+use crate::changeset::micros;
+use crate::{InstructionRow, Result, RowLike, Store, corrupt};
+
+/// Filters of a declaration list; `party` limits to declarations it owns or filed.
+#[derive(Debug, Clone, Default)]
+pub struct DeclarationFilter {
+    pub party: Option<Uuid>,
+    /// Port customs district prefix for officers' queues, e.g. `53` or `5316`.
+    pub district_prefix: Option<String>,
+    pub status: Option<Status>,
+    pub bill_no: Option<String>,
+    pub container_no: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+fn body<T: serde::de::DeserializeOwned>(r: &dyn RowLike, i: usize, table: &'static str) -> Result<T> {
+    serde_json::from_str(&r.text(i)?).map_err(|e| corrupt(table, e))
+}
+
+fn map_declaration(r: &dyn RowLike) -> Result<Declaration> {
+    body(r, 0, "declarations")
+}
+
+fn map_event(r: &dyn RowLike) -> Result<(i64, Event)> {
+    const T: &str = "declaration_events";
+    let status = |i: usize| -> Result<Status> {
+        let s = r.text(i)?;
+        Status::parse(&s).ok_or_else(|| corrupt(T, format!("status {s}")))
+    };
+    let us = r.i64(2)?;
+    let kind: EventKind = body(r, 7, T)?;
+    Ok((
+        r.i64(0)?,
+        Event {
+            declaration_id: Uuid::parse_str(&r.text(1)?).map_err(|e| corrupt(T, e))?,
+            at: DateTime::from_timestamp_micros(us).ok_or_else(|| corrupt(T, "time"))?,
+            actor: r.text(3)?,
+            reason: r.text(4)?,
+            from: status(5)?,
+            to: status(6)?,
+            kind,
+        },
+    ))
+}
+
+/// A bill's place on a manifest and whether it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillState {
+    pub bill_no: String,
+    pub manifest_id: Uuid,
+    pub arrived_at: Option<DateTime<Utc>>,
+}
+
+fn opt_time(r: &dyn RowLike, i: usize, table: &'static str) -> Result<Option<DateTime<Utc>>> {
+    r.opt_i64(i)?
+        .map(|us| DateTime::from_timestamp_micros(us).ok_or_else(|| corrupt(table, "time")))
+        .transpose()
+}
+
+impl Store {
+    pub async fn declaration(&self, id: Uuid) -> Result<Option<Declaration>> {
+        Ok(self
+            .query("SELECT body FROM declarations WHERE id = $1", vec![id.to_string().into()], map_declaration)
+            .await?
+            .pop())
+    }
+
+    pub async fn declarations_of_bill(&self, bill_no: &str) -> Result<Vec<Declaration>> {
+        self.query(
+            "SELECT body FROM declarations WHERE bill_no = $1 ORDER BY created_at, id",
+            vec![bill_no.into()],
+            map_declaration,
+        )
+        .await
+    }
+
+    pub async fn declarations_of_container(&self, container_no: &str) -> Result<Vec<Declaration>> {
+        self.query(
+            "SELECT d.body FROM declarations d JOIN declaration_containers c ON c.declaration_id = d.id WHERE c.container_no = $1 ORDER BY d.created_at, d.id",
+            vec![container_no.into()],
+            map_declaration,
+        )
+        .await
+    }
+
+    pub async fn list_declarations(&self, f: &DeclarationFilter) -> Result<Vec<Declaration>> {
+        self.query(
+            "SELECT body FROM declarations WHERE (CAST($1 AS TEXT) IS NULL OR owner_id = $1 OR declarant_id = $1) AND (CAST($2 AS TEXT) IS NULL OR port_customs LIKE $2) AND (CAST($3 AS TEXT) IS NULL OR status = $3) AND (CAST($4 AS TEXT) IS NULL OR bill_no = $4) AND (CAST($5 AS TEXT) IS NULL OR id IN (SELECT declaration_id FROM declaration_containers WHERE container_no = $5)) AND (CAST($6 AS BIGINT) IS NULL OR created_at >= $6) AND (CAST($7 AS BIGINT) IS NULL OR created_at < $7) ORDER BY created_at DESC, id LIMIT $8 OFFSET $9",
+            vec![
+                f.party.map(|p| p.to_string()).into(),
+                f.district_prefix.as_ref().map(|p| format!("{p}%")).into(),
+                f.status.map(|s| s.as_str()).into(),
+                f.bill_no.clone().into(),
+                f.container_no.clone().into(),
+                f.created_from.map(micros).into(),
+                f.created_to.map(micros).into(),
+                f.limit.into(),
+                f.offset.into(),
+            ],
+            map_declaration,
+        )
+        .await
+    }
+
+    /// Events of a declaration in order, with their global sequence numbers.
+    pub async fn declaration_events(&self, id: Uuid) -> Result<Vec<(i64, Event)>> {
+        self.query(
+            "SELECT id, declaration_id, at, actor, reason, from_status, to_status, data FROM declaration_events WHERE declaration_id = $1 ORDER BY id",
+            vec![id.to_string().into()],
+            map_event,
+        )
+        .await
+    }
+
+    /// Declarations that may still change or that terminals still ask about (all but
+    /// drafts), for rebuilding the in-memory gate index at start.
+    pub async fn declarations_for_gate_index(&self) -> Result<Vec<Declaration>> {
+        self.query(
+            "SELECT body FROM declarations WHERE status <> 'draft' AND id IN (SELECT declaration_id FROM declaration_containers)",
+            vec![],
+            map_declaration,
+        )
+        .await
+    }
+
+    /// The highest number stored with this prefix (customs or pre-entry numbers).
+    pub async fn max_number(&self, prefix: &str, pre_entry: bool) -> Result<Option<String>> {
+        let sql = if pre_entry {
+            "SELECT max(pre_entry_no) FROM declarations WHERE pre_entry_no LIKE $1"
+        } else {
+            "SELECT max(customs_no) FROM declarations WHERE customs_no LIKE $1"
+        };
+        Ok(self
+            .query(sql, vec![format!("{prefix}%").into()], |r| r.opt_text(0))
+            .await?
+            .pop()
+            .flatten())
+    }
+
+    pub async fn manifest(&self, id: Uuid) -> Result<Option<Manifest>> {
+        Ok(self
+            .query("SELECT body, arrived_at FROM manifests WHERE id = $1", vec![id.to_string().into()], map_manifest)
+            .await?
+            .pop())
+    }
+
+    pub async fn bill(&self, bill_no: &str) -> Result<Option<BillState>> {
+        Ok(self
+            .query(
+                "SELECT bill_no, manifest_id, arrived_at FROM bills WHERE bill_no = $1",
+                vec![bill_no.into()],
+                |r| {
+                    Ok(BillState {
+                        bill_no: r.text(0)?,
+                        manifest_id: Uuid::parse_str(&r.text(1)?).map_err(|e| corrupt("bills", e))?,
+                        arrived_at: opt_time(r, 2, "bills")?,
+                    })
+                },
+            )
+            .await?
+            .pop())
+    }
+
+    /// The bill a container is on, if any manifest lists it.
+    pub async fn bill_of_container(&self, container_no: &str) -> Result<Option<String>> {
+        Ok(self
+            .query(
+                "SELECT bill_no FROM bill_containers WHERE container_no = $1 ORDER BY bill_no LIMIT 1",
+                vec![container_no.into()],
+                |r| r.text(0),
+            )
+            .await?
+            .pop())
+    }
+
+    pub async fn container_arrival(&self, container_no: &str) -> Result<Option<DateTime<Utc>>> {
+        Ok(self
+            .query(
+                "SELECT at FROM container_arrivals WHERE container_no = $1",
+                vec![container_no.into()],
+                |r| opt_time(r, 0, "container_arrivals"),
+            )
+            .await?
+            .pop()
+            .flatten())
+    }
+
+    pub async fn instructions(&self, active_only: bool) -> Result<Vec<InstructionRow>> {
+        let sql = if active_only {
+            "SELECT id, version, active, district, created_by, created_at, updated_at, body FROM control_instructions WHERE active = 1 ORDER BY created_at, id"
+        } else {
+            "SELECT id, version, active, district, created_by, created_at, updated_at, body FROM control_instructions ORDER BY created_at, id"
+        };
+        self.query(sql, vec![], map_instruction).await
+    }
+
+    pub async fn instruction(&self, id: Uuid) -> Result<Option<InstructionRow>> {
+        Ok(self
+            .query(
+                "SELECT id, version, active, district, created_by, created_at, updated_at, body FROM control_instructions WHERE id = $1",
+                vec![id.to_string().into()],
+                map_instruction,
+            )
+            .await?
+            .pop())
+    }
+}
+
+fn map_manifest(r: &dyn RowLike) -> Result<Manifest> {
+    let mut m: Manifest = body(r, 0, "manifests")?;
+    m.arrived_at = opt_time(r, 1, "manifests")?;
+    Ok(m)
+}
+
+fn map_instruction(r: &dyn RowLike) -> Result<InstructionRow> {
+    const T: &str = "control_instructions";
+    let time = |i: usize| -> Result<DateTime<Utc>> {
+        let us = r.i64(i)?;
+        DateTime::from_timestamp_micros(us).ok_or_else(|| corrupt(T, "time"))
+    };
+    Ok(InstructionRow {
+        id: Uuid::parse_str(&r.text(0)?).map_err(|e| corrupt(T, e))?,
+        version: r.i64(1)?,
+        active: r.i64(2)? != 0,
+        district: r.text(3)?,
+        created_by: r.text(4)?,
+        created_at: time(5)?,
+        updated_at: time(6)?,
+        body: r.text(7)?,
+    })
+}
