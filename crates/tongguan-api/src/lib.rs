@@ -9,8 +9,15 @@ use tongguan_domain::identity::Role;
 use tongguan_refdata::{DatasetId, RefEntry};
 use uuid::Uuid;
 
+use rust_decimal::Decimal;
+use tongguan_domain::declaration::DeclarationContent;
+use tongguan_domain::lifecycle::{Declaration, InspectionResult};
+use tongguan_risk::{ControlAction, ControlInstruction};
+
 pub use tongguan_domain::audit::AuditRecord;
 pub use tongguan_domain::enterprise::Enterprise;
+pub use tongguan_domain::lifecycle::Event;
+pub use tongguan_domain::manifest::{ArrivalReportInput, Bill, Manifest, ManifestInput};
 pub use tongguan_refdata::VersionInfo;
 
 /// A user as the API shows it (never the password hash).
@@ -165,6 +172,7 @@ pub struct Reason {
 
 /// Where a new version comes from (`POST /api/v1/reference/{dataset}/versions` query).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NewVersionParams {
     /// Version label, e.g. `2024` for the 2024 tariff list.
@@ -208,4 +216,165 @@ pub struct Problem {
     /// Every rule the request breaks, with the field path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
+}
+
+// --- Clearance core (issue 3) ---
+
+/// What a terminal should do with a container (M3 智能分流).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GateAction {
+    /// Released: the container may leave.
+    Proceed,
+    /// Selected for inspection: to the inspection area.
+    ToInspection,
+    /// Not released: keep it.
+    Hold,
+    /// 船边直提: an import released before unloading may be picked up at the ship's side.
+    ShipSidePickup,
+    /// 抵港直装: an export cleared before arrival is loaded straight onto the vessel.
+    DirectLoading,
+}
+
+/// The answer to a terminal's container query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GateDecision {
+    pub container_no: String,
+    pub action: GateAction,
+    pub reason: String,
+    /// The declarations covering the container.
+    pub declarations: Vec<Uuid>,
+}
+
+/// Input of `POST /api/v1/declarations`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeclaration {
+    /// The enterprise declared for; required for brokers, defaults to the user's enterprise.
+    #[serde(default)]
+    pub owner_id: Option<Uuid>,
+    pub content: DeclarationContent,
+    /// Submit at once (otherwise a draft is saved, complete or not).
+    #[serde(default)]
+    pub submit: bool,
+}
+
+/// Input of `PUT /api/v1/declarations/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationEdit {
+    /// The version the edit is based on.
+    pub version: i64,
+    pub content: DeclarationContent,
+}
+
+/// An officer's or enterprise's decision with its reason.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    pub approve: bool,
+    pub reason: String,
+}
+
+/// An amendment request (修改申请).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentInput {
+    pub content: DeclarationContent,
+    pub reason: String,
+}
+
+/// An inspection result with the release decision.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionInput {
+    #[serde(flatten)]
+    pub result: InspectionResult,
+    /// Release (true) or detain / refer (false).
+    pub release: bool,
+    pub reason: String,
+}
+
+/// Stage 2 of two-stage access: the destination check result.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketAdmissionInput {
+    pub passed: bool,
+    pub reason: String,
+}
+
+/// Two-step step 2: the complete declaration.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteInput {
+    pub content: DeclarationContent,
+}
+
+/// Input of instruction creation and change.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstructionInput {
+    pub conditions: tongguan_risk::Conditions,
+    pub action: ControlAction,
+    /// 0..1.
+    #[schema(value_type = String)]
+    pub selection_rate: Decimal,
+    pub valid_from: DateTime<Utc>,
+    #[serde(default)]
+    pub valid_until: Option<DateTime<Utc>>,
+    pub reason: String,
+    /// For changes: the version the change is based on.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// A control instruction as listed.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InstructionView {
+    #[serde(flatten)]
+    pub instruction: ControlInstruction,
+    pub active: bool,
+    pub district: String,
+    pub created_by: String,
+}
+
+/// A declaration as its reader may see it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeclarationView {
+    #[serde(flatten)]
+    pub declaration: Declaration,
+    /// Two-step: days the complete declaration is overdue (0 when not).
+    pub complete_overdue_days: i64,
+    /// Two-step: the late-declaration fee accrued so far (滞报金), in the declaration's
+    /// currency until exchange rates arrive: customs value × 0.05% × days overdue.
+    #[schema(value_type = Option<String>)]
+    pub late_fee: Option<Decimal>,
+}
+
+/// Query of the declaration list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationQuery {
+    pub status: Option<String>,
+    pub bill_no: Option<String>,
+    pub container_no: Option<String>,
+    /// Created on or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub to: Option<DateTime<Utc>>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// The result of an arrival report.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ArrivalOutcome {
+    pub report_id: Uuid,
+    /// Declarations released by this report (秒放).
+    pub released: Vec<Uuid>,
+    /// Declarations that wait for inspection.
+    pub to_inspection: Vec<Uuid>,
+    /// Declarations whose arrival was recorded without a status change.
+    pub recorded: Vec<Uuid>,
 }

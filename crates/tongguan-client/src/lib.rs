@@ -361,6 +361,202 @@ impl Client {
     }
 }
 
+impl Client {
+    pub async fn create_declaration(&self, input: &NewDeclaration) -> Result<DeclarationView> {
+        self.send(Method::POST, "/api/v1/declarations", input).await
+    }
+
+    pub async fn declaration(&self, id: Uuid) -> Result<DeclarationView> {
+        self.get(&format!("/api/v1/declarations/{id}")).await
+    }
+
+    pub async fn declarations(&self, q: &DeclarationQuery) -> Result<Vec<DeclarationView>> {
+        let mut parts = Vec::new();
+        let mut add = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                parts.push(format!("{k}={}", encode(&v)));
+            }
+        };
+        add("status", q.status.clone());
+        add("bill_no", q.bill_no.clone());
+        add("container_no", q.container_no.clone());
+        add("from", q.from.map(|t| t.to_rfc3339()));
+        add("to", q.to.map(|t| t.to_rfc3339()));
+        add("limit", q.limit.map(|l| l.to_string()));
+        add("offset", q.offset.map(|l| l.to_string()));
+        self.get(&format!("/api/v1/declarations?{}", parts.join("&")))
+            .await
+    }
+
+    pub async fn edit_declaration(
+        &self,
+        id: Uuid,
+        input: &DeclarationEdit,
+    ) -> Result<DeclarationView> {
+        self.send(Method::PUT, &format!("/api/v1/declarations/{id}"), input)
+            .await
+    }
+
+    pub async fn submit_declaration(&self, id: Uuid) -> Result<DeclarationView> {
+        Self::finish(
+            self.builder(Method::POST, &format!("/api/v1/declarations/{id}/submit"))
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    pub async fn declaration_events(&self, id: Uuid) -> Result<Vec<Event>> {
+        self.get(&format!("/api/v1/declarations/{id}/events")).await
+    }
+
+    pub async fn request_cancellation(&self, id: Uuid, reason: &str) -> Result<DeclarationView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/declarations/{id}/cancellation"),
+            &Reason {
+                reason: reason.into(),
+            },
+        )
+        .await
+    }
+
+    pub async fn request_amendment(
+        &self,
+        id: Uuid,
+        input: &AmendmentInput,
+    ) -> Result<DeclarationView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/declarations/{id}/amendment"),
+            input,
+        )
+        .await
+    }
+
+    pub async fn decide_request(
+        &self,
+        id: Uuid,
+        approve: bool,
+        reason: &str,
+    ) -> Result<DeclarationView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/declarations/{id}/request-decision"),
+            &DecisionInput {
+                approve,
+                reason: reason.into(),
+            },
+        )
+        .await
+    }
+
+    pub async fn return_declaration(&self, id: Uuid, reason: &str) -> Result<DeclarationView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/declarations/{id}/return"),
+            &Reason {
+                reason: reason.into(),
+            },
+        )
+        .await
+    }
+
+    pub async fn record_inspection(
+        &self,
+        id: Uuid,
+        input: &InspectionInput,
+    ) -> Result<DeclarationView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/declarations/{id}/inspection"),
+            input,
+        )
+        .await
+    }
+
+    pub async fn admit_to_market(
+        &self,
+        id: Uuid,
+        passed: bool,
+        reason: &str,
+    ) -> Result<DeclarationView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/declarations/{id}/market-admission"),
+            &MarketAdmissionInput {
+                passed,
+                reason: reason.into(),
+            },
+        )
+        .await
+    }
+
+    pub async fn complete_declaration(
+        &self,
+        id: Uuid,
+        input: &CompleteInput,
+    ) -> Result<DeclarationView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/declarations/{id}/complete"),
+            input,
+        )
+        .await
+    }
+
+    pub async fn file_manifest(&self, input: &ManifestInput) -> Result<Manifest> {
+        self.send(Method::POST, "/api/v1/manifests", input).await
+    }
+
+    pub async fn manifest(&self, id: Uuid) -> Result<Manifest> {
+        self.get(&format!("/api/v1/manifests/{id}")).await
+    }
+
+    pub async fn report_arrival(&self, input: &ArrivalReportInput) -> Result<ArrivalOutcome> {
+        self.send(Method::POST, "/api/v1/arrival-reports", input)
+            .await
+    }
+
+    pub async fn gate(&self, container_no: &str) -> Result<GateDecision> {
+        self.get(&format!("/api/v1/gate/containers/{}", encode(container_no)))
+            .await
+    }
+
+    pub async fn instructions(&self) -> Result<Vec<InstructionView>> {
+        self.get("/api/v1/control-instructions").await
+    }
+
+    pub async fn create_instruction(&self, input: &InstructionInput) -> Result<InstructionView> {
+        self.send(Method::POST, "/api/v1/control-instructions", input)
+            .await
+    }
+
+    pub async fn change_instruction(
+        &self,
+        id: Uuid,
+        input: &InstructionInput,
+    ) -> Result<InstructionView> {
+        self.send(
+            Method::PUT,
+            &format!("/api/v1/control-instructions/{id}"),
+            input,
+        )
+        .await
+    }
+
+    pub async fn revoke_instruction(&self, id: Uuid, reason: &str) -> Result<InstructionView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/control-instructions/{id}/revoke"),
+            &Reason {
+                reason: reason.into(),
+            },
+        )
+        .await
+    }
+}
+
 /// Percent-encodes a query or path value.
 pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -379,6 +379,7 @@ mod tests {
     Debug,
     Clone,
     Copy,
+    Default,
     PartialEq,
     Eq,
     Hash,
@@ -390,6 +391,7 @@ mod tests {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
+    #[default]
     Import,
     Export,
 }

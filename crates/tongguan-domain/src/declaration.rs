@@ -221,11 +221,6 @@ pub struct DeclarationContent {
     pub items: Vec<DeclarationItem>,
 }
 
-impl Default for Direction {
-    fn default() -> Self {
-        Direction::Import
-    }
-}
 
 /// Reference tables the validation consults (implemented over the catalog by the server).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -397,7 +392,6 @@ pub fn validate(
             "levy method (征免方式)",
         );
     }
-    drop(code);
 
     for (path, value) in [
         ("head/declaring_customs", &h.declaring_customs),

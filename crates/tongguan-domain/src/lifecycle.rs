@@ -200,7 +200,7 @@ pub enum EventKind {
     Accepted { customs_no: String },
     AwaitingArrival,
     InspectionOrdered { decision: ControlDecision },
-    Arrived { at: DateTime<Utc> },
+    Arrived { arrived_at: DateTime<Utc> },
     Inspected { result: InspectionResult },
     Released,
     AdmittedToTerritory,
@@ -418,7 +418,7 @@ impl Declaration {
                 ];
                 let arrived = self.arrived_at.or(*arrived_at);
                 if let Some(a) = arrived.filter(|_| self.arrived_at.is_none()) {
-                    ev.push(EventKind::Arrived { at: a });
+                    ev.push(EventKind::Arrived { arrived_at: a });
                 }
                 if let Some(decision) = control {
                     ev.push(EventKind::InspectionOrdered {
@@ -435,7 +435,7 @@ impl Declaration {
                 if self.arrived_at.is_some() {
                     return Ok(vec![]);
                 }
-                let mut ev = vec![EventKind::Arrived { at }];
+                let mut ev = vec![EventKind::Arrived { arrived_at: at }];
                 if s == AwaitingArrival {
                     ev.push(release_kind(self));
                 }
@@ -587,18 +587,23 @@ impl Declaration {
                 self.control = None;
                 self.inspection = None;
                 if let Command::Submit {
-                    complete_due: Some(due),
+                    assessment,
+                    complete_due,
                     ..
                 } = cmd
-                    && self.content.head.modes.two_step
                 {
-                    self.two_step = Some(TwoStep {
-                        complete_due: *due,
-                        completed_at: None,
-                    });
+                    self.assessment = assessment.clone();
+                    if let (Some(due), true) = (complete_due, self.content.head.modes.two_step) {
+                        self.two_step = Some(TwoStep {
+                            complete_due: *due,
+                            completed_at: None,
+                        });
+                    }
                 }
             }
-            EventKind::Arrived { at: arrived } => self.arrived_at = Some(*arrived),
+            EventKind::Arrived {
+                arrived_at: arrived,
+            } => self.arrived_at = Some(*arrived),
             EventKind::InspectionOrdered { decision } => self.control = Some(decision.clone()),
             EventKind::Inspected { result } => self.inspection = Some(result.clone()),
             EventKind::Released | EventKind::AdmittedToTerritory => self.released_at = Some(at),

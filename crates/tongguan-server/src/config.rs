@@ -20,6 +20,41 @@ pub struct Config {
     pub session_hours: i64,
     pub password: PasswordConfig,
     pub store: StoreConfig,
+    pub clearance: ClearanceConfig,
+}
+
+/// Rules of the clearance modes (M1), with the real values as defaults.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClearanceConfig {
+    /// Export advance declaration: at most this many days before the goods arrive at the
+    /// supervised area (GACC Ann. 2014 No. 74; RULES.md §3).
+    pub export_advance_days: i64,
+    /// Two-step: the complete declaration is due this many days after the transport means'
+    /// declared arrival (Ann. 2019 No. 127; Customs Law Art. 24; RULES.md §2).
+    pub complete_declaration_days: i64,
+    /// Late-declaration fee (滞报金) per day: 0.5‰ of the customs value (Order 273; RULES.md §5).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub late_declaration_fee_per_day: rust_decimal::Decimal,
+    /// Declaration form limits (50 items, total tolerance).
+    pub declaration: tongguan_domain::declaration::DeclarationRules,
+    /// Random selection by credit level (M16).
+    pub random_selection: tongguan_risk::RandomPolicy,
+    /// Seed of the deterministic risk draws; change it to re-draw.
+    pub risk_seed: u64,
+}
+
+impl Default for ClearanceConfig {
+    fn default() -> Self {
+        Self {
+            export_advance_days: 3,
+            complete_declaration_days: 14,
+            late_declaration_fee_per_day: rust_decimal::Decimal::new(5, 4),
+            declaration: Default::default(),
+            random_selection: Default::default(),
+            risk_seed: 0x7467_7561_6e5f_7269,
+        }
+    }
 }
 
 /// Argon2id cost. Defaults: OWASP Password Storage Cheat Sheet (2023+) minimum for
@@ -55,6 +90,7 @@ impl Default for Config {
             session_hours: 12,
             password: PasswordConfig::default(),
             store: StoreConfig::default(),
+            clearance: ClearanceConfig::default(),
         }
     }
 }

@@ -24,7 +24,11 @@ pub struct DeclarationFilter {
     pub offset: i64,
 }
 
-fn body<T: serde::de::DeserializeOwned>(r: &dyn RowLike, i: usize, table: &'static str) -> Result<T> {
+fn body<T: serde::de::DeserializeOwned>(
+    r: &dyn RowLike,
+    i: usize,
+    table: &'static str,
+) -> Result<T> {
     serde_json::from_str(&r.text(i)?).map_err(|e| corrupt(table, e))
 }
 
@@ -71,7 +75,11 @@ fn opt_time(r: &dyn RowLike, i: usize, table: &'static str) -> Result<Option<Dat
 impl Store {
     pub async fn declaration(&self, id: Uuid) -> Result<Option<Declaration>> {
         Ok(self
-            .query("SELECT body FROM declarations WHERE id = $1", vec![id.to_string().into()], map_declaration)
+            .query(
+                "SELECT body FROM declarations WHERE id = $1",
+                vec![id.to_string().into()],
+                map_declaration,
+            )
             .await?
             .pop())
     }
@@ -150,7 +158,11 @@ impl Store {
 
     pub async fn manifest(&self, id: Uuid) -> Result<Option<Manifest>> {
         Ok(self
-            .query("SELECT body, arrived_at FROM manifests WHERE id = $1", vec![id.to_string().into()], map_manifest)
+            .query(
+                "SELECT body, arrived_at FROM manifests WHERE id = $1",
+                vec![id.to_string().into()],
+                map_manifest,
+            )
             .await?
             .pop())
     }
@@ -163,7 +175,8 @@ impl Store {
                 |r| {
                     Ok(BillState {
                         bill_no: r.text(0)?,
-                        manifest_id: Uuid::parse_str(&r.text(1)?).map_err(|e| corrupt("bills", e))?,
+                        manifest_id: Uuid::parse_str(&r.text(1)?)
+                            .map_err(|e| corrupt("bills", e))?,
                         arrived_at: opt_time(r, 2, "bills")?,
                     })
                 },

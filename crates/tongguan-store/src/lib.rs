@@ -20,8 +20,8 @@ mod sqlite;
 mod value;
 
 pub use changeset::{
-    ArrivalReportRow, BrokerAuthorisation, InstructionRow, Changeset, CredentialKind, CredentialRecord, IdempotencyRecord, Op,
-    Receipt, StoredVersion, UserRecord,
+    ArrivalReportRow, BrokerAuthorisation, Changeset, CredentialKind, CredentialRecord,
+    IdempotencyRecord, InstructionRow, Op, Receipt, StoredVersion, UserRecord,
 };
 pub use clearance::{BillState, DeclarationFilter};
 pub use queries::EnterpriseFilter;

@@ -16,7 +16,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "0001_foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
+        include_str!("../migrations/postgres/0001_foundation.sql"),
     ),
     (
         2,

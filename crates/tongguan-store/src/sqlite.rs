@@ -14,7 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "0001_foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
     ),
     (
         2,

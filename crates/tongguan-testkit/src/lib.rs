@@ -92,9 +92,14 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// Configuration for tests: cheap password hashing so suites stay fast.
+/// Configuration for tests: cheap password hashing so suites stay fast, and no random
+/// selection at the base rate (declaration ids are random, so a 2% draw would make tests
+/// flaky); the credit-level floors (dishonest 80%, seriously dishonest 100%) still apply.
 pub fn test_config() -> Config {
+    let mut clearance = tongguan_server::config::ClearanceConfig::default();
+    clearance.random_selection.base_rate = rust_decimal::Decimal::ZERO;
     Config {
+        clearance,
         listen: "127.0.0.1:0".into(),
         password: PasswordConfig {
             memory_kib: 1024,

@@ -3,6 +3,7 @@
 //! idempotency record in one changeset. The HTTP edge never touches SQL.
 
 pub mod audit;
+pub mod clearance;
 pub mod demo;
 pub mod enterprises;
 pub mod identity;
@@ -114,6 +115,7 @@ pub struct App {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     catalog: RwLock<Arc<Catalog>>,
+    pub clearance: clearance::Clearance,
 }
 
 impl App {
@@ -122,12 +124,14 @@ impl App {
     pub async fn start(store: Store, config: Config, clock: Arc<dyn Clock>) -> AppResult<Arc<App>> {
         let app = Arc::new(App {
             store,
+            clearance: clearance::Clearance::new(config.clearance.random_selection.clone()),
             config,
             clock,
             catalog: RwLock::new(Arc::new(Catalog::build(Vec::new(), NaiveDate::MIN))),
         });
         app.load_shipped_reference_data().await?;
         app.rebuild_catalog().await?;
+        app.start_clearance().await?;
         Ok(app)
     }
 

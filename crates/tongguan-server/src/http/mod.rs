@@ -1,6 +1,7 @@
 //! The HTTP edge (axum): JSON under `/api/v1`, problem+json errors, idempotent mutations,
 //! OpenAPI 3.1 at `/api/v1/openapi.json`, Prometheus metrics at `/metrics`, `/healthz`.
 
+mod clearance;
 pub mod error;
 pub mod extract;
 mod routes;
@@ -115,6 +116,7 @@ pub fn router(app: Arc<App>) -> Router {
     let limit = app.config.max_body_bytes;
     Router::new()
         .merge(routes::api())
+        .merge(clearance::router())
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))

@@ -45,6 +45,7 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for Q<T> 
 
 /// Paging of list endpoints.
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     /// Text to search for.
@@ -77,6 +78,7 @@ impl Page {
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RefQuery {
     /// Case-insensitive text in the code or the English or Chinese name.
@@ -88,6 +90,7 @@ pub struct RefQuery {
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Rows after this sequence number.
@@ -432,7 +435,18 @@ pub fn api() -> Router<AppState> {
           list_enterprises, create_enterprise, get_enterprise, update_enterprise,
           list_authorisations, authorise_broker, revoke_authorisation,
           reference_versions, reference_search, reference_entry, load_reference,
-          audit_rows, audit_verify),
+          audit_rows, audit_verify,
+          super::clearance::create_declaration, super::clearance::list_declarations,
+          super::clearance::get_declaration, super::clearance::edit_declaration,
+          super::clearance::submit_declaration, super::clearance::declaration_events,
+          super::clearance::request_cancellation, super::clearance::request_amendment,
+          super::clearance::decide_request, super::clearance::return_declaration,
+          super::clearance::record_inspection, super::clearance::admit_to_market,
+          super::clearance::complete_declaration, super::clearance::file_manifest,
+          super::clearance::get_manifest, super::clearance::report_arrival,
+          super::clearance::gate_decision, super::clearance::list_instructions,
+          super::clearance::create_instruction, super::clearance::change_instruction,
+          super::clearance::revoke_instruction),
     components(schemas(Problem, tongguan_domain::Violation)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -5,6 +5,7 @@
 mod audit;
 mod authz;
 mod bad_input;
+mod clearance;
 mod foundation;
 mod idempotency;
 mod identity;

@@ -20,10 +20,40 @@ async fn committed_openapi_document_is_current() {
         std::fs::write(path, format!("{generated}\n")).expect("write openapi.json");
     }
     let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert_eq!(
-        committed.trim_end(),
-        generated.trim_end(),
-        "openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p tongguan-testkit openapi` and commit it"
+    let first_difference = committed
+        .lines()
+        .zip(generated.lines())
+        .position(|(a, b)| a != b)
+        .or((committed.lines().count() != generated.lines().count()).then_some(0));
+    assert!(
+        first_difference.is_none(),
+        "openapi.json is stale from line {}: run `UPDATE_OPENAPI=1 cargo test -p tongguan-testkit openapi` and commit it",
+        first_difference.unwrap_or(0) + 1
     );
-    assert_eq!(served.body.trim_end(), generated.trim_end());
+    assert!(
+        served.body.trim_end() == generated.trim_end(),
+        "the served document differs from the generated one"
+    );
+    // Every schema reference resolves.
+    let text = generated.as_str();
+    let schemas = &doc["components"]["schemas"];
+    for part in text.split("#/components/schemas/").skip(1) {
+        let name: String = part
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        assert!(
+            schemas.get(&name).is_some(),
+            "dangling schema reference {name}"
+        );
+    }
+    // Query parameters are in the query.
+    let params = doc["paths"]["/api/v1/declarations"]["get"]["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        params.iter().all(|p| p["in"] == "query"),
+        "list filters are query parameters"
+    );
 }

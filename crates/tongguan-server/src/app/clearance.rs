@@ -1,0 +1,1426 @@
+//! The clearance core (通关): declarations, manifests, arrival reports, risk control,
+//! inspection, gate decisions (M1, M3, M16).
+//!
+//! Hot lookups live in memory: the compiled control-instruction set (swapped atomically when
+//! an officer changes an instruction; evaluation never touches the database) and the gate
+//! index of containers (updated after each commit).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use tongguan_domain::Violations;
+use tongguan_domain::codes::{ContainerNumber, Direction};
+use tongguan_domain::declaration::{CodeLookup, CodeTable, validate, validate_summary};
+use tongguan_domain::identity::{EnterpriseScope, Role};
+use tongguan_domain::lifecycle::{
+    Command, ControlDecision, Declaration, Event, Status, customs_number,
+};
+use tongguan_domain::manifest::{ArrivalReportInput, Manifest, ManifestInput, validate_manifest};
+use tongguan_refdata::{Catalog, DatasetId};
+use tongguan_risk::{Assessment, ControlInstruction, RuleSet, Subject, SubjectItem};
+use tongguan_store::{ArrivalReportRow, Changeset, DeclarationFilter, InstructionRow, Op};
+use uuid::Uuid;
+
+pub use tongguan_api::{
+    AmendmentInput, ArrivalOutcome, CompleteInput, DecisionInput, DeclarationEdit,
+    DeclarationQuery, DeclarationView, GateAction, GateDecision, InspectionInput, InstructionInput,
+    InstructionView, MarketAdmissionInput, NewDeclaration,
+};
+
+use super::identity::require_role;
+use super::{App, AppError, AppResult, Ctx, Reply, china_date, invalid, new_id, security_denied};
+
+/// Reference tables for declaration validation, answered by the catalog in force.
+pub struct CatalogCodes<'a>(pub &'a Catalog);
+
+impl CodeLookup for CatalogCodes<'_> {
+    fn exists(&self, table: CodeTable, code: &str) -> bool {
+        let ds = match table {
+            CodeTable::TariffLine => DatasetId::TariffLines,
+            CodeTable::HsSubheading => {
+                return code.len() == 6 && self.0.contains(DatasetId::Hs, code);
+            }
+            CodeTable::CustomsDistrict => DatasetId::CustomsDistricts,
+            CodeTable::Country => DatasetId::Countries,
+            CodeTable::Currency => DatasetId::Currencies,
+            CodeTable::Port => DatasetId::Ports,
+            CodeTable::TradeMode => DatasetId::TradeModes,
+            CodeTable::LevyNature => DatasetId::LevyNatures,
+            CodeTable::LevyMethod => DatasetId::LevyMethods,
+            CodeTable::TransactionTerms => DatasetId::TransactionTerms,
+            CodeTable::TransportMode => DatasetId::TransportModes,
+            CodeTable::Unit => DatasetId::Units,
+            CodeTable::PackagingType => DatasetId::PackagingTypes,
+            CodeTable::LicenceCode => DatasetId::LicenceCodes,
+        };
+        self.0.contains(ds, code)
+    }
+}
+
+/// The gate index entry of one declaration.
+#[derive(Debug, Clone)]
+struct GateEntry {
+    declaration_id: Uuid,
+    direction: Direction,
+    status: Status,
+    control: Option<String>,
+    released_at: Option<DateTime<Utc>>,
+    arrived_at: Option<DateTime<Utc>>,
+}
+
+/// In-memory state of the clearance core.
+pub struct Clearance {
+    rules: RwLock<Arc<RuleSet>>,
+    gate: RwLock<HashMap<String, Vec<GateEntry>>>,
+    numbers: tokio::sync::Mutex<HashMap<String, u64>>,
+}
+
+impl Clearance {
+    pub fn new(policy: tongguan_risk::RandomPolicy) -> Clearance {
+        Clearance {
+            rules: RwLock::new(Arc::new(RuleSet::compile(Vec::new(), policy))),
+            gate: RwLock::new(HashMap::new()),
+            numbers: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn rules(&self) -> Arc<RuleSet> {
+        match self.rules.read() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set_rules(&self, r: RuleSet) {
+        let r = Arc::new(r);
+        match self.rules.write() {
+            Ok(mut g) => *g = r,
+            Err(p) => *p.into_inner() = r,
+        }
+    }
+
+    fn index(&self, declarations: &[Declaration]) {
+        let mut gate = match self.gate.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for d in declarations {
+            let entry = GateEntry {
+                declaration_id: d.id,
+                direction: d.content.direction,
+                status: d.status,
+                control: d.control.as_ref().map(|c| c.action.clone()),
+                released_at: d.released_at,
+                arrived_at: d.arrived_at,
+            };
+            for c in d.content.containers() {
+                let list = gate.entry(c).or_default();
+                list.retain(|e| e.declaration_id != d.id);
+                if d.status != Status::Draft {
+                    list.push(entry.clone());
+                }
+            }
+        }
+    }
+}
+
+fn refusal(r: tongguan_domain::lifecycle::Refusal) -> AppError {
+    invalid("status", r.rule, r.message)
+}
+
+fn require_reason(reason: &str) -> AppResult<String> {
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(invalid(
+            "reason",
+            "reason.required",
+            "give the reason for this decision",
+        ));
+    }
+    Ok(r.to_string())
+}
+
+impl App {
+    /// Loads control instructions and the gate index at start.
+    pub(super) async fn start_clearance(&self) -> AppResult<()> {
+        self.recompile_rules().await?;
+        let declarations = self.store.declarations_for_gate_index().await?;
+        self.clearance.index(&declarations);
+        Ok(())
+    }
+
+    async fn recompile_rules(&self) -> AppResult<()> {
+        let mut instructions = Vec::new();
+        for row in self.store.instructions(true).await? {
+            match serde_json::from_str::<ControlInstruction>(&row.body) {
+                Ok(i) => instructions.push(i),
+                Err(e) => {
+                    tracing::error!(id = %row.id, error = %e, "unreadable control instruction skipped")
+                }
+            }
+        }
+        let rules = RuleSet::compile(instructions, self.config.clearance.random_selection.clone());
+        for s in rules.skipped() {
+            tracing::warn!(id = %s.instruction_id, "control instruction skipped: {:?}", s.because);
+        }
+        self.clearance.set_rules(rules);
+        Ok(())
+    }
+
+    /// The next customs (or pre-entry) number for a customs code, year and direction.
+    async fn next_number(
+        &self,
+        customs: &str,
+        year: i32,
+        direction: Direction,
+        pre_entry: bool,
+    ) -> AppResult<String> {
+        let prefix = customs_number(customs, year, direction, 0)[..9].to_string();
+        let key = format!("{}{prefix}", if pre_entry { "p" } else { "c" });
+        let mut numbers = self.clearance.numbers.lock().await;
+        if !numbers.contains_key(&key) {
+            let max = self.store.max_number(&prefix, pre_entry).await?;
+            let seed = max
+                .as_deref()
+                .and_then(|n| n.get(9..))
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0);
+            numbers.insert(key.clone(), seed);
+        }
+        let n = numbers.entry(key).or_insert(0);
+        *n += 1;
+        Ok(customs_number(customs, year, direction, *n))
+    }
+
+    fn can_see(&self, ctx: &Ctx, scope: &EnterpriseScope, d: &Declaration) -> bool {
+        match ctx.actor.role {
+            Role::Admin => true,
+            Role::Officer => ctx.actor.district.as_ref().is_some_and(|dist| {
+                [
+                    &d.content.head.port_customs,
+                    &d.content.head.declaring_customs,
+                ]
+                .iter()
+                .any(|c| {
+                    tongguan_domain::codes::CustomsDistrictCode::parse(c)
+                        .is_ok_and(|c| dist.covers(&c))
+                })
+            }),
+            // The owner, and a broker while the owner's authorisation is in force.
+            Role::EnterpriseUser | Role::Broker => scope.allows(d.owner_id),
+            Role::TerminalOperator => false,
+        }
+    }
+
+    async fn visible_declaration(&self, ctx: &Ctx, id: Uuid) -> AppResult<Declaration> {
+        let scope = self.scope(ctx).await?;
+        match self.store.declaration(id).await? {
+            Some(d) if self.can_see(ctx, &scope, &d) => Ok(d),
+            Some(_) => {
+                security_denied(ctx, &format!("declaration/{id}"));
+                Err(AppError::NotFound(format!("declaration {id}")))
+            }
+            None => Err(AppError::NotFound(format!("declaration {id}"))),
+        }
+    }
+
+    pub fn declaration_view(&self, ctx: &Ctx, mut d: Declaration) -> DeclarationView {
+        if !matches!(ctx.actor.role, Role::Officer | Role::Admin) {
+            // Risk explanations are customs' own: enterprises see the action, not the rules.
+            d.assessment = None;
+            if let Some(c) = d.control.as_mut() {
+                c.reason = "selected by customs risk control".into();
+            }
+        }
+        let overdue = d.complete_overdue_days(self.today());
+        let late_fee = (overdue > 0).then(|| {
+            (d.content.total_value()
+                * self.config.clearance.late_declaration_fee_per_day
+                * Decimal::from(overdue))
+            .round_dp(2)
+        });
+        DeclarationView {
+            declaration: d,
+            complete_overdue_days: overdue,
+            late_fee,
+        }
+    }
+
+    /// The owner enterprise of a new declaration and the declarant acting for it.
+    async fn parties(
+        &self,
+        ctx: &Ctx,
+        owner: Option<Uuid>,
+    ) -> AppResult<(tongguan_domain::enterprise::Enterprise, Uuid)> {
+        require_role(ctx, &[Role::EnterpriseUser, Role::Broker])?;
+        let own = ctx
+            .actor
+            .enterprise_id
+            .ok_or(AppError::Forbidden("no enterprise".into()))?;
+        let owner = match (ctx.actor.role, owner) {
+            (Role::EnterpriseUser, None) => own,
+            (Role::EnterpriseUser, Some(o)) if o == own => own,
+            (Role::EnterpriseUser, Some(_)) => {
+                return Err(invalid(
+                    "owner_id",
+                    "owner.not_yours",
+                    "enterprise users declare for their own enterprise",
+                ));
+            }
+            (_, None) => {
+                return Err(invalid(
+                    "owner_id",
+                    "owner.required",
+                    "a broker names the enterprise it declares for",
+                ));
+            }
+            (_, Some(o)) => o,
+        };
+        let enterprise = self.visible_enterprise(ctx, owner).await?;
+        Ok((enterprise, own))
+    }
+
+    pub async fn create_declaration(&self, ctx: &Ctx, input: &NewDeclaration) -> AppResult<Reply> {
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let (owner, declarant) = self.parties(ctx, input.owner_id).await?;
+        let now = self.now();
+        let customs = &input.content.head.declaring_customs;
+        let customs = if customs.len() == 4 && customs.bytes().all(|b| b.is_ascii_digit()) {
+            customs.as_str()
+        } else {
+            "0000"
+        };
+        let pre_entry_no = self
+            .next_number(
+                customs,
+                china_date(now).year(),
+                input.content.direction,
+                true,
+            )
+            .await?;
+        let mut d = Declaration::draft(
+            new_id(),
+            pre_entry_no,
+            owner.id,
+            declarant,
+            input.content.clone(),
+            now,
+        );
+        let mut events = vec![Event {
+            declaration_id: d.id,
+            at: now,
+            actor: ctx.actor_label(),
+            reason: "draft saved".into(),
+            from: Status::Draft,
+            to: Status::Draft,
+            kind: tongguan_domain::lifecycle::EventKind::Created,
+        }];
+        let mut action = "declaration.create";
+        if input.submit {
+            events.extend(self.submit_events(ctx, &mut d, &owner).await?);
+            action = "declaration.submit";
+        }
+        let audit = self.audit_draft(
+            ctx,
+            action,
+            &format!("declaration/{}", d.id),
+            &format!("{} -> {}", Status::Draft.as_str(), d.status.as_str()),
+        );
+        let ops = vec![
+            Op::InsertDeclaration(Box::new(d.clone())),
+            Op::InsertEvents(events),
+        ];
+        let view = self.declaration_view(ctx, d.clone());
+        let reply = self
+            .commit_reply(ctx, Changeset::new(ops, audit), 201, &view, None)
+            .await?;
+        self.clearance.index(std::slice::from_ref(&d));
+        Ok(reply)
+    }
+
+    /// Validates, checks the mode rules, assesses the risk and turns `d` into its accepted
+    /// state, returning the events.
+    async fn submit_events(
+        &self,
+        ctx: &Ctx,
+        d: &mut Declaration,
+        owner: &tongguan_domain::enterprise::Enterprise,
+    ) -> AppResult<Vec<Event>> {
+        let catalog = self.catalog();
+        let codes = CatalogCodes(&catalog);
+        let rules = &self.config.clearance.declaration;
+        let c = &d.content;
+        let mut v: Violations = if c.head.modes.two_step {
+            validate_summary(c, owner.uscc.as_str(), &codes, rules)
+        } else {
+            validate(c, owner.uscc.as_str(), &codes, rules)
+        };
+        if c.direction == Direction::Export && (c.head.modes.two_step || c.head.modes.two_stage) {
+            v.push(
+                "head/modes",
+                "modes.import_only",
+                "two-step declaration and two-stage access apply to imports",
+            );
+        }
+        let now = self.now();
+        let today = china_date(now);
+        let bill_no = c.head.bill_no.trim().to_string();
+        // Arrival: the declaration's own record, its bill, or every one of its containers.
+        let mut arrived_at = d.arrived_at;
+        let mut transport_arrival: Option<DateTime<Utc>> = None;
+        let mut eta: Option<DateTime<Utc>> = None;
+        if !bill_no.is_empty() {
+            match self.store.bill(&bill_no).await? {
+                Some(bill) => {
+                    arrived_at = arrived_at.or(bill.arrived_at);
+                    if let Some(m) = self.store.manifest(bill.manifest_id).await? {
+                        transport_arrival = m.arrived_at;
+                        eta = m.input.eta;
+                    }
+                }
+                None if c.direction == Direction::Import => v.push(
+                    "head/bill_no",
+                    "import.bill_not_on_manifest",
+                    format!("bill {bill_no} is on no manifest: an import is declared once its manifest (舱单) is filed (GACC Ann. 2014 No. 74)"),
+                ),
+                None => {}
+            }
+        }
+        let containers = c.containers();
+        if arrived_at.is_none() && !containers.is_empty() {
+            let mut last = None;
+            for cn in &containers {
+                match self.store.container_arrival(cn).await? {
+                    Some(t) => last = last.max(Some(t)),
+                    None => {
+                        last = None;
+                        break;
+                    }
+                }
+            }
+            arrived_at = last;
+        }
+        if c.direction == Direction::Export && arrived_at.is_none() {
+            match c.head.goods_arrival_date {
+                None => v.push(
+                    "head/goods_arrival_date",
+                    "export.arrival_date_required",
+                    "an export declared before the goods arrive names the day they will reach the supervised area",
+                ),
+                Some(day) if (day - today).num_days() > self.config.clearance.export_advance_days => v.push(
+                    "head/goods_arrival_date",
+                    "export.too_early",
+                    format!(
+                        "exports are declared at most {} days before the goods reach the supervised area (GACC Ann. 2014 No. 74); {day} is {} days away",
+                        self.config.clearance.export_advance_days,
+                        (day - today).num_days()
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        // Risk control (布控): deterministic for the declaration and the configured seed.
+        let items: Vec<SubjectItem<'_>> = c
+            .items
+            .iter()
+            .map(|i| SubjectItem {
+                commodity_code: &i.commodity_code,
+                origin_country: &i.origin_country,
+                quantity: i.quantity,
+                unit_price: i.unit_price,
+                total_value: i.total_price,
+            })
+            .collect();
+        let subject = Subject {
+            declaration_id: d.id,
+            enterprise_id: owner.id,
+            credit_level: owner.credit_level,
+            direction: c.direction,
+            trade_mode: &c.head.trade_mode,
+            transport_mode: &c.head.transport_mode,
+            port: &c.head.port_customs,
+            departure_country: &c.head.departure_or_destination_country,
+            items: &items,
+        };
+        let assessment: Assessment =
+            self.clearance
+                .rules()
+                .evaluate(&subject, self.config.clearance.risk_seed, now);
+        let control = assessment.action.map(|a| ControlDecision {
+            action: a.as_str().to_string(),
+            reason: explain(&assessment),
+        });
+        let customs_no = match &d.customs_no {
+            Some(n) => n.clone(),
+            None => {
+                self.next_number(&c.head.declaring_customs, today.year(), c.direction, false)
+                    .await?
+            }
+        };
+        let base = transport_arrival.or(eta).map(china_date).unwrap_or(today);
+        let complete_due = base + Duration::days(self.config.clearance.complete_declaration_days);
+        let cmd = Command::Submit {
+            customs_no,
+            arrived_at,
+            control,
+            assessment: serde_json::to_value(&assessment).ok(),
+            complete_due: Some(complete_due),
+        };
+        d.handle(&cmd, &ctx.actor_label(), "submitted by the declarant", now)
+            .map_err(refusal)
+    }
+
+    pub async fn get_declaration(&self, ctx: &Ctx, id: Uuid) -> AppResult<DeclarationView> {
+        let d = self.visible_declaration(ctx, id).await?;
+        Ok(self.declaration_view(ctx, d))
+    }
+
+    pub async fn declaration_events(&self, ctx: &Ctx, id: Uuid) -> AppResult<Vec<Event>> {
+        self.visible_declaration(ctx, id).await?;
+        Ok(self
+            .store
+            .declaration_events(id)
+            .await?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect())
+    }
+
+    pub async fn list_declarations(
+        &self,
+        ctx: &Ctx,
+        q: &DeclarationQuery,
+    ) -> AppResult<Vec<DeclarationView>> {
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(invalid("limit", "page.limit", "limit is between 1 and 500"));
+        }
+        let status = match q.status.as_deref() {
+            Some(s) => Some(Status::parse(s).ok_or_else(|| {
+                invalid(
+                    "status",
+                    "status.unknown",
+                    format!("'{s}' is not a declaration status"),
+                )
+            })?),
+            None => None,
+        };
+        let container_no = match q.container_no.as_deref() {
+            Some(c) => Some(String::from(
+                ContainerNumber::parse(c)
+                    .map_err(|e| invalid("container_no", &e.rule, e.message))?,
+            )),
+            None => None,
+        };
+        let base = DeclarationFilter {
+            status,
+            bill_no: q.bill_no.clone(),
+            container_no,
+            created_from: q.from,
+            created_to: q.to,
+            limit,
+            offset: q.offset.unwrap_or(0).max(0),
+            ..Default::default()
+        };
+        let found = match ctx.actor.role {
+            Role::Admin => self.store.list_declarations(&base).await?,
+            Role::Officer => {
+                let prefix = ctx.actor.district.as_ref().map(|d| {
+                    let s = d.as_str();
+                    if s.ends_with("00") {
+                        s[..2].to_string()
+                    } else {
+                        s.to_string()
+                    }
+                });
+                self.store
+                    .list_declarations(&DeclarationFilter {
+                        district_prefix: prefix,
+                        ..base
+                    })
+                    .await?
+            }
+            Role::EnterpriseUser | Role::Broker => {
+                let scope = self.scope(ctx).await?;
+                let parties = match &scope {
+                    EnterpriseScope::Only(ids) => ids.clone(),
+                    _ => vec![],
+                };
+                let mut out = Vec::new();
+                for p in parties {
+                    for d in self
+                        .store
+                        .list_declarations(&DeclarationFilter {
+                            party: Some(p),
+                            ..base.clone()
+                        })
+                        .await?
+                    {
+                        if self.can_see(ctx, &scope, &d)
+                            && !out.iter().any(|x: &Declaration| x.id == d.id)
+                        {
+                            out.push(d);
+                        }
+                    }
+                }
+                out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+                out.truncate(usize::try_from(limit).unwrap_or(50));
+                out
+            }
+            Role::TerminalOperator => {
+                return Err(AppError::Forbidden(
+                    "terminals query containers at the gate".into(),
+                ));
+            }
+        };
+        Ok(found
+            .into_iter()
+            .map(|d| self.declaration_view(ctx, d))
+            .collect())
+    }
+
+    /// Runs one lifecycle command on a declaration the actor may act on, and commits it.
+    async fn transition(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        roles: &[Role],
+        cmd: Command,
+        reason: &str,
+        action: &str,
+        replace_containers: bool,
+    ) -> AppResult<Reply> {
+        require_role(ctx, roles)?;
+        let mut d = self.visible_declaration(ctx, id).await?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let before = d.status;
+        let expected = d.version;
+        let events = d
+            .handle(&cmd, &ctx.actor_label(), reason, self.now())
+            .map_err(refusal)?;
+        self.commit_declaration(
+            ctx,
+            d,
+            expected,
+            events,
+            before,
+            action,
+            reason,
+            replace_containers,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_declaration(
+        &self,
+        ctx: &Ctx,
+        d: Declaration,
+        expected_version: i64,
+        events: Vec<Event>,
+        before: Status,
+        action: &str,
+        reason: &str,
+        replace_containers: bool,
+    ) -> AppResult<Reply> {
+        let audit = self.audit_draft(
+            ctx,
+            action,
+            &format!("declaration/{}", d.id),
+            &format!("{reason} ({} -> {})", before.as_str(), d.status.as_str()),
+        );
+        let mut ops = vec![Op::UpdateDeclaration {
+            declaration: Box::new(d.clone()),
+            expected_version,
+            replace_containers,
+        }];
+        if !events.is_empty() {
+            ops.push(Op::InsertEvents(events));
+        }
+        let view = self.declaration_view(ctx, d.clone());
+        let reply = self
+            .commit_reply(ctx, Changeset::new(ops, audit), 200, &view, None)
+            .await?;
+        self.clearance.index(std::slice::from_ref(&d));
+        Ok(reply)
+    }
+
+    pub async fn edit_declaration(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        input: &DeclarationEdit,
+    ) -> AppResult<Reply> {
+        require_role(ctx, &[Role::EnterpriseUser, Role::Broker])?;
+        let d = self.visible_declaration(ctx, id).await?;
+        if d.version != input.version {
+            return Err(invalid(
+                "version",
+                "version.stale",
+                format!(
+                    "the declaration is at version {}, not {}",
+                    d.version, input.version
+                ),
+            ));
+        }
+        if input.content.direction != d.content.direction {
+            return Err(invalid(
+                "content/direction",
+                "direction.immutable",
+                "import/export does not change; start a new declaration",
+            ));
+        }
+        self.transition(
+            ctx,
+            id,
+            &[Role::EnterpriseUser, Role::Broker],
+            Command::Edit {
+                content: Box::new(input.content.clone()),
+            },
+            "edited by the declarant",
+            "declaration.edit",
+            true,
+        )
+        .await
+    }
+
+    pub async fn submit_declaration(&self, ctx: &Ctx, id: Uuid) -> AppResult<Reply> {
+        require_role(ctx, &[Role::EnterpriseUser, Role::Broker])?;
+        let mut d = self.visible_declaration(ctx, id).await?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let owner = self
+            .store
+            .enterprise(d.owner_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("enterprise {}", d.owner_id)))?;
+        let before = d.status;
+        let expected = d.version;
+        let events = self.submit_events(ctx, &mut d, &owner).await?;
+        self.commit_declaration(
+            ctx,
+            d,
+            expected,
+            events,
+            before,
+            "declaration.submit",
+            "submitted by the declarant",
+            false,
+        )
+        .await
+    }
+
+    pub async fn request_cancellation(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        reason: &str,
+    ) -> AppResult<Reply> {
+        let reason = require_reason(reason)?;
+        self.transition(
+            ctx,
+            id,
+            &[Role::EnterpriseUser, Role::Broker],
+            Command::RequestCancellation,
+            &reason,
+            "declaration.cancel_request",
+            false,
+        )
+        .await
+    }
+
+    pub async fn request_amendment(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        input: &AmendmentInput,
+    ) -> AppResult<Reply> {
+        let reason = require_reason(&input.reason)?;
+        let d = self.visible_declaration(ctx, id).await?;
+        let owner = self
+            .store
+            .enterprise(d.owner_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("owner".into()))?;
+        let catalog = self.catalog();
+        let v = validate(
+            &input.content,
+            owner.uscc.as_str(),
+            &CatalogCodes(&catalog),
+            &self.config.clearance.declaration,
+        );
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        self.transition(
+            ctx,
+            id,
+            &[Role::EnterpriseUser, Role::Broker],
+            Command::RequestAmendment {
+                content: Box::new(input.content.clone()),
+            },
+            &reason,
+            "declaration.amend_request",
+            false,
+        )
+        .await
+    }
+
+    pub async fn decide_request(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        input: &DecisionInput,
+    ) -> AppResult<Reply> {
+        let reason = require_reason(&input.reason)?;
+        self.transition(
+            ctx,
+            id,
+            &[Role::Officer],
+            Command::DecideRequest {
+                approve: input.approve,
+            },
+            &reason,
+            "declaration.decide_request",
+            input.approve,
+        )
+        .await
+    }
+
+    pub async fn return_declaration(&self, ctx: &Ctx, id: Uuid, reason: &str) -> AppResult<Reply> {
+        let reason = require_reason(reason)?;
+        self.transition(
+            ctx,
+            id,
+            &[Role::Officer],
+            Command::ReturnForCorrection,
+            &reason,
+            "declaration.return",
+            false,
+        )
+        .await
+    }
+
+    pub async fn record_inspection(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        input: &InspectionInput,
+    ) -> AppResult<Reply> {
+        let reason = require_reason(&input.reason)?;
+        let cmd = Command::RecordInspection {
+            result: input.result.clone(),
+            release: input.release,
+        };
+        self.transition(
+            ctx,
+            id,
+            &[Role::Officer],
+            cmd,
+            &reason,
+            "declaration.inspection",
+            false,
+        )
+        .await
+    }
+
+    pub async fn admit_to_market(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        input: &MarketAdmissionInput,
+    ) -> AppResult<Reply> {
+        let reason = require_reason(&input.reason)?;
+        self.transition(
+            ctx,
+            id,
+            &[Role::Officer],
+            Command::AdmitToMarket {
+                passed: input.passed,
+            },
+            &reason,
+            "declaration.market_admission",
+            false,
+        )
+        .await
+    }
+
+    pub async fn complete_declaration(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        input: &CompleteInput,
+    ) -> AppResult<Reply> {
+        let d = self.visible_declaration(ctx, id).await?;
+        let owner = self
+            .store
+            .enterprise(d.owner_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("owner".into()))?;
+        let mut content = input.content.clone();
+        // The complete declaration keeps the summary's modes and bill.
+        content.head.modes = d.content.head.modes;
+        let catalog = self.catalog();
+        let v = validate(
+            &content,
+            owner.uscc.as_str(),
+            &CatalogCodes(&catalog),
+            &self.config.clearance.declaration,
+        );
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        self.transition(
+            ctx,
+            id,
+            &[Role::EnterpriseUser, Role::Broker],
+            Command::CompleteDeclaration {
+                content: Box::new(content),
+            },
+            "complete declaration (完整申报)",
+            "declaration.complete",
+            true,
+        )
+        .await
+    }
+
+    /// A carrier's agent files a manifest (舱单).
+    pub async fn file_manifest(&self, ctx: &Ctx, input: &ManifestInput) -> AppResult<Reply> {
+        require_role(ctx, &[Role::EnterpriseUser, Role::Broker])?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let filed_by = ctx
+            .actor
+            .enterprise_id
+            .ok_or(AppError::Forbidden("no enterprise".into()))?;
+        let mut v = validate_manifest(input);
+        let catalog = self.catalog();
+        let codes = CatalogCodes(&catalog);
+        for (path, table, value) in [
+            (
+                "transport_mode",
+                CodeTable::TransportMode,
+                &input.transport_mode,
+            ),
+            ("port", CodeTable::Port, &input.port),
+            ("customs", CodeTable::CustomsDistrict, &input.customs),
+        ] {
+            if !value.is_empty() && !codes.exists(table, value) {
+                v.push(
+                    path,
+                    "code.unknown",
+                    format!("'{value}' is not in the reference table in force"),
+                );
+            }
+        }
+        for (i, b) in input.bills.iter().enumerate() {
+            if self.store.bill(b.bill_no.trim()).await?.is_some() {
+                v.push(
+                    format!("bills/{i}/bill_no"),
+                    "bill_no.unique",
+                    format!("bill {} is already on a manifest", b.bill_no),
+                );
+            }
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let m = Manifest {
+            id: new_id(),
+            input: input.clone(),
+            filed_by,
+            arrived_at: None,
+            created_at: self.now(),
+        };
+        let audit = self.audit_draft(
+            ctx,
+            "manifest.file",
+            &format!("manifest/{}", m.id),
+            &format!(
+                "{} {} with {} bill(s)",
+                m.input.transport_means,
+                m.input.voyage,
+                m.input.bills.len()
+            ),
+        );
+        self.commit_reply(
+            ctx,
+            Changeset::new(vec![Op::InsertManifest(Box::new(m.clone()))], audit),
+            201,
+            &m,
+            None,
+        )
+        .await
+    }
+
+    pub async fn get_manifest(&self, ctx: &Ctx, id: Uuid) -> AppResult<Manifest> {
+        let m = self
+            .store
+            .manifest(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("manifest {id}")))?;
+        let allowed = match ctx.actor.role {
+            Role::Admin | Role::Officer | Role::TerminalOperator => true,
+            _ => self.scope(ctx).await?.allows(m.filed_by),
+        };
+        if !allowed {
+            security_denied(ctx, &format!("manifest/{id}"));
+            return Err(AppError::NotFound(format!("manifest {id}")));
+        }
+        Ok(m)
+    }
+
+    /// A terminal reports goods in the supervised area (运抵报告). Every declaration waiting
+    /// for them with no control instruction is released in the same transaction (秒放).
+    pub async fn report_arrival(&self, ctx: &Ctx, input: &ArrivalReportInput) -> AppResult<Reply> {
+        require_role(ctx, &[Role::TerminalOperator])?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let terminal = input.terminal.trim().to_ascii_uppercase();
+        if !ctx.actor.terminals.contains(&terminal) {
+            return Err(invalid(
+                "terminal",
+                "terminal.not_yours",
+                format!("you do not report for terminal {terminal}"),
+            ));
+        }
+        let mut v = Violations::new();
+        let bill_no = input
+            .bill_no
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_string);
+        let mut containers = Vec::new();
+        for (i, c) in input.containers.iter().enumerate() {
+            if let Some(n) = v.check(&format!("containers/{i}"), ContainerNumber::parse(c)) {
+                containers.push(String::from(n));
+            }
+        }
+        if bill_no.is_none() && containers.is_empty() {
+            v.push(
+                "bill_no",
+                "arrival.what",
+                "report a bill of lading or containers",
+            );
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let now = self.now();
+        let mut ops = Vec::new();
+        // Which declarations may be affected.
+        let mut candidates: Vec<Declaration> = Vec::new();
+        let push = |d: Declaration, list: &mut Vec<Declaration>| {
+            if !list.iter().any(|x| x.id == d.id) {
+                list.push(d);
+            }
+        };
+        let mut bill_arrived = false;
+        if let Some(b) = &bill_no {
+            if let Some(state) = self.store.bill(b).await? {
+                ops.push(Op::MarkBillArrived {
+                    bill_no: b.clone(),
+                    at: now,
+                });
+                ops.push(Op::MarkManifestArrived {
+                    id: state.manifest_id,
+                    at: now,
+                });
+            }
+            bill_arrived = true;
+            for d in self.store.declarations_of_bill(b).await? {
+                push(d, &mut candidates);
+            }
+        }
+        for c in &containers {
+            ops.push(Op::InsertContainerArrival {
+                container_no: c.clone(),
+                terminal: terminal.clone(),
+                at: now,
+            });
+            if let Some(b) = self.store.bill_of_container(c).await?
+                && let Some(state) = self.store.bill(&b).await?
+            {
+                ops.push(Op::MarkManifestArrived {
+                    id: state.manifest_id,
+                    at: now,
+                });
+            }
+            for d in self.store.declarations_of_container(c).await? {
+                push(d, &mut candidates);
+            }
+        }
+        let mut outcome = ArrivalOutcome {
+            report_id: new_id(),
+            released: vec![],
+            to_inspection: vec![],
+            recorded: vec![],
+        };
+        let mut changed = Vec::new();
+        for mut d in candidates {
+            if d.arrived_at.is_some() || d.status.is_final() {
+                continue;
+            }
+            // A declaration's goods have arrived when its bill did, or all its containers.
+            let mut all_in =
+                bill_arrived && bill_no.as_deref() == Some(d.content.head.bill_no.trim());
+            if !all_in {
+                let own = d.content.containers();
+                let mut ok = !own.is_empty();
+                for c in &own {
+                    if !containers.contains(c) && self.store.container_arrival(c).await?.is_none() {
+                        ok = false;
+                        break;
+                    }
+                }
+                all_in = ok;
+            }
+            if !all_in {
+                continue;
+            }
+            let expected = d.version;
+            let events = d
+                .handle(
+                    &Command::ReportArrival,
+                    &ctx.actor_label(),
+                    &format!("arrival report by {terminal}"),
+                    now,
+                )
+                .map_err(refusal)?;
+            if events.is_empty() {
+                continue;
+            }
+            if d.status.is_released() {
+                outcome.released.push(d.id);
+            } else if d.status == Status::InspectionOrdered {
+                outcome.to_inspection.push(d.id);
+            } else {
+                outcome.recorded.push(d.id);
+            }
+            ops.push(Op::UpdateDeclaration {
+                declaration: Box::new(d.clone()),
+                expected_version: expected,
+                replace_containers: false,
+            });
+            ops.push(Op::InsertEvents(events));
+            changed.push(d);
+        }
+        ops.push(Op::InsertArrivalReport(ArrivalReportRow {
+            id: outcome.report_id,
+            terminal: terminal.clone(),
+            bill_no: bill_no.clone(),
+            containers: containers.clone(),
+            actor: ctx.actor_label(),
+            at: now,
+        }));
+        let audit = self.audit_draft(
+            ctx,
+            "arrival.report",
+            &format!("arrival_report/{}", outcome.report_id),
+            &format!(
+                "{terminal}: bill {} containers {}; released {}",
+                bill_no.as_deref().unwrap_or("-"),
+                containers.join(" "),
+                outcome.released.len()
+            ),
+        );
+        let reply = self
+            .commit_reply(ctx, Changeset::new(ops, audit), 201, &outcome, None)
+            .await?;
+        self.clearance.index(&changed);
+        Ok(reply)
+    }
+
+    /// What a terminal does with a container, answered from memory (M3).
+    pub fn gate_decision(&self, ctx: &Ctx, container: &str) -> AppResult<GateDecision> {
+        require_role(ctx, &[Role::TerminalOperator, Role::Officer, Role::Admin])?;
+        let cn = String::from(
+            ContainerNumber::parse(container)
+                .map_err(|e| invalid("container_no", &e.rule, e.message))?,
+        );
+        let gate = match self.clearance.gate.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let entries = gate.get(&cn).cloned().unwrap_or_default();
+        drop(gate);
+        Ok(decide_gate(cn, &entries))
+    }
+
+    pub fn instruction_view(row: &InstructionRow) -> AppResult<InstructionView> {
+        Ok(InstructionView {
+            instruction: serde_json::from_str(&row.body)
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+            active: row.active,
+            district: row.district.clone(),
+            created_by: row.created_by.clone(),
+        })
+    }
+
+    pub async fn list_instructions(&self, ctx: &Ctx) -> AppResult<Vec<InstructionView>> {
+        require_role(ctx, &[Role::Officer, Role::Admin])?;
+        self.store
+            .instructions(false)
+            .await?
+            .iter()
+            .map(Self::instruction_view)
+            .collect()
+    }
+
+    /// Officers create control instructions; the compiled set is swapped after commit.
+    pub async fn create_instruction(
+        &self,
+        ctx: &Ctx,
+        input: &InstructionInput,
+    ) -> AppResult<Reply> {
+        require_role(ctx, &[Role::Officer])?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let now = self.now();
+        let instr = ControlInstruction {
+            id: new_id(),
+            conditions: input.conditions.clone(),
+            action: input.action,
+            selection_rate: input.selection_rate,
+            valid_from: input.valid_from,
+            valid_until: input.valid_until,
+            reason: input.reason.trim().to_string(),
+            version: 1,
+        };
+        tongguan_risk::validate(&instr)?;
+        let row = InstructionRow {
+            id: instr.id,
+            version: 1,
+            active: true,
+            district: ctx
+                .actor
+                .district
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            created_by: ctx.actor_label(),
+            created_at: now,
+            updated_at: now,
+            body: serde_json::to_string(&instr).map_err(|e| AppError::Internal(e.to_string()))?,
+        };
+        let view = Self::instruction_view(&row)?;
+        let audit = self.audit_draft(
+            ctx,
+            "instruction.create",
+            &format!("instruction/{}", instr.id),
+            &instr.reason,
+        );
+        let reply = self
+            .commit_reply(
+                ctx,
+                Changeset::new(vec![Op::InsertInstruction(row)], audit),
+                201,
+                &view,
+                None,
+            )
+            .await?;
+        self.recompile_rules().await?;
+        Ok(reply)
+    }
+
+    /// Changes (when `input` is given) or revokes an instruction.
+    pub async fn change_instruction(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        input: Option<&InstructionInput>,
+        revoke_reason: Option<&str>,
+    ) -> AppResult<Reply> {
+        require_role(ctx, &[Role::Officer])?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let row = self
+            .store
+            .instruction(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("control instruction {id}")))?;
+        let mut instr: ControlInstruction =
+            serde_json::from_str(&row.body).map_err(|e| AppError::Internal(e.to_string()))?;
+        if !row.active {
+            return Err(invalid(
+                "id",
+                "instruction.revoked",
+                "this instruction was revoked",
+            ));
+        }
+        let (action, reason) = match (input, revoke_reason) {
+            (Some(i), _) => {
+                if let Some(v) = i.version
+                    && v != row.version
+                {
+                    return Err(invalid(
+                        "version",
+                        "version.stale",
+                        format!("the instruction is at version {}", row.version),
+                    ));
+                }
+                instr.conditions = i.conditions.clone();
+                instr.action = i.action;
+                instr.selection_rate = i.selection_rate;
+                instr.valid_from = i.valid_from;
+                instr.valid_until = i.valid_until;
+                instr.reason = i.reason.trim().to_string();
+                instr.version = row.version + 1;
+                tongguan_risk::validate(&instr)?;
+                ("instruction.change", instr.reason.clone())
+            }
+            (None, Some(r)) => ("instruction.revoke", require_reason(r)?),
+            (None, None) => return Err(invalid("reason", "reason.required", "give the reason")),
+        };
+        let next = InstructionRow {
+            version: row.version + 1,
+            active: input.is_some(),
+            updated_at: self.now(),
+            body: serde_json::to_string(&instr).map_err(|e| AppError::Internal(e.to_string()))?,
+            ..row.clone()
+        };
+        let view = Self::instruction_view(&next)?;
+        let audit = self.audit_draft(ctx, action, &format!("instruction/{id}"), &reason);
+        let reply = self
+            .commit_reply(
+                ctx,
+                Changeset::new(
+                    vec![Op::UpdateInstruction {
+                        row: next,
+                        expected_version: row.version,
+                    }],
+                    audit,
+                ),
+                200,
+                &view,
+                None,
+            )
+            .await?;
+        self.recompile_rules().await?;
+        Ok(reply)
+    }
+
+    /// Evaluates the current instruction set on a stored declaration (officers), to see why
+    /// it would be selected now.
+    pub fn rules_in_force(&self) -> Arc<RuleSet> {
+        self.clearance.rules()
+    }
+}
+
+/// A one-line summary of why a declaration was selected.
+fn explain(a: &Assessment) -> String {
+    let mut parts: Vec<String> = a
+        .selected_hits()
+        .map(|h| {
+            format!(
+                "instruction {} ({}): {}",
+                h.instruction_id,
+                h.reason,
+                h.matched.join("; ")
+            )
+        })
+        .collect();
+    if a.random.selected {
+        parts.push(format!(
+            "random selection at {} for credit level {} (draw {})",
+            a.random.effective_rate,
+            a.random.credit_level.as_str(),
+            a.random.draw
+        ));
+    }
+    parts.join(" | ")
+}
+
+/// The gate rule (M3): hold anything not released; send selected goods to inspection;
+/// an import released by its arrival report may be picked up at the ship's side; an export
+/// accepted before arrival with nothing selected is loaded straight onto the vessel.
+fn decide_gate(container_no: String, entries: &[GateEntry]) -> GateDecision {
+    let declarations: Vec<Uuid> = entries.iter().map(|e| e.declaration_id).collect();
+    let answer = |action, reason: String| GateDecision {
+        container_no: container_no.clone(),
+        action,
+        reason,
+        declarations: declarations.clone(),
+    };
+    if entries.is_empty() {
+        return answer(
+            GateAction::Hold,
+            "no accepted declaration covers this container".into(),
+        );
+    }
+    if let Some(e) = entries
+        .iter()
+        .find(|e| matches!(e.status, Status::InspectionOrdered | Status::Inspected))
+    {
+        return answer(
+            GateAction::ToInspection,
+            format!(
+                "declaration {} is selected for {}",
+                e.declaration_id,
+                e.control.as_deref().unwrap_or("inspection")
+            ),
+        );
+    }
+    let direct_export = entries.iter().all(|e| {
+        e.direction == Direction::Export
+            && (e.status == Status::AwaitingArrival
+                || (e.status.is_released() && e.released_at == e.arrived_at))
+    });
+    if direct_export {
+        return answer(
+            GateAction::DirectLoading,
+            "export cleared before arrival with no control instruction: load directly (抵港直装)"
+                .into(),
+        );
+    }
+    if let Some(e) = entries.iter().find(|e| !e.status.is_released()) {
+        return answer(
+            GateAction::Hold,
+            format!(
+                "declaration {} is {}, not released",
+                e.declaration_id,
+                e.status.as_str()
+            ),
+        );
+    }
+    let before_unloading = entries.iter().all(|e| {
+        e.direction == Direction::Import && e.released_at.is_some() && e.released_at == e.arrived_at
+    });
+    if before_unloading {
+        return answer(
+            GateAction::ShipSidePickup,
+            "released on arrival before unloading: ship-side pickup allowed (船边直提)".into(),
+        );
+    }
+    let conditional = entries
+        .iter()
+        .any(|e| e.status == Status::AdmittedToTerritory);
+    answer(
+        GateAction::Proceed,
+        if conditional {
+            "admitted to territory: may leave the port under conditions, not be sold or used (附条件提离)".into()
+        } else {
+            "released".into()
+        },
+    )
+}
+
+/// The due date of a two-step complete declaration given the transport arrival date.
+pub fn complete_due(arrival: NaiveDate, days: i64) -> NaiveDate {
+    arrival + Duration::days(days)
+}

@@ -1,0 +1,835 @@
+//! The clearance core end to end (M1, M3, M16): each mode through the typed client.
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use tongguan_client::{
+    ArrivalReportInput, Bill, Client, CompleteInput, DeclarationQuery, GateAction, InspectionInput,
+    InstructionInput, ManifestInput, NewDeclaration,
+};
+use tongguan_domain::codes::Direction;
+use tongguan_domain::declaration::{
+    DeclarationContent, DeclarationHead, DeclarationItem, OverseasParty,
+};
+use tongguan_domain::lifecycle::{InspectionResult, Status};
+use tongguan_testkit::{Db, TestApp, on_both_databases, valid_uscc};
+
+const CONTAINER: &str = "CSQU3054383";
+const CONTAINER_2: &str = "MSKU9070323";
+
+fn content(
+    uscc: &str,
+    bill: &str,
+    containers: &[&str],
+    direction: Direction,
+) -> DeclarationContent {
+    let import = direction == Direction::Import;
+    DeclarationContent {
+        direction,
+        head: DeclarationHead {
+            declaring_customs: "5316".into(),
+            port_customs: "5316".into(),
+            domestic_party_uscc: uscc.into(),
+            overseas_party: OverseasParty {
+                name: "Tokyo Trading K.K.".into(),
+                aeo_code: None,
+            },
+            transport_mode: "2".into(),
+            transport_means: "COSCO SHIPPING ARIES".into(),
+            voyage: "042E".into(),
+            bill_no: bill.into(),
+            trade_mode: "0110".into(),
+            levy_nature: "101".into(),
+            departure_or_destination_country: "JPN".into(),
+            trading_country: "JPN".into(),
+            foreign_port: Some("JPTYO".into()),
+            domestic_port: "CNYTN".into(),
+            package_type: "22".into(),
+            packages: 40,
+            gross_weight_kg: Decimal::new(52000, 1),
+            net_weight_kg: Decimal::new(48000, 1),
+            transaction_terms: if import { "1" } else { "3" }.into(),
+            containers: containers.iter().map(|c| c.to_string()).collect(),
+            ..Default::default()
+        },
+        items: vec![DeclarationItem {
+            commodity_code: "8471309000".into(),
+            name: "笔记本电脑".into(),
+            specification: "品牌:Example|型号:X1".into(),
+            quantity: Decimal::new(200, 0),
+            unit: "001".into(),
+            unit_price: Decimal::new(45050, 2),
+            total_price: Decimal::new(9010000, 2),
+            currency: "USD".into(),
+            origin_country: "JPN".into(),
+            destination_country: if import { "CHN" } else { "JPN" }.into(),
+            levy_method: "1".into(),
+            ..Default::default()
+        }],
+    }
+}
+
+struct World {
+    t: TestApp,
+    uscc: String,
+    importer: Client,
+    terminal: Client,
+    officer: Client,
+}
+
+async fn world(db: Db, credit: &str) -> World {
+    let t = TestApp::spawn(db).await;
+    let e = t.enterprise("Shenzhen Importer", 101, credit, &[]).await;
+    let session = t
+        .user("clerk.i", "enterprise_user", Some(e.id), None, &[])
+        .await;
+    // An API token without expiry: some tests move the clock by weeks.
+    let token = session
+        .create_token(&tongguan_client::NewToken {
+            name: "ERP".into(),
+            expires_in_days: None,
+        })
+        .await
+        .expect("token");
+    let importer = t
+        .client
+        .with_token(token.secret.as_deref().unwrap_or_default());
+    let terminal = t
+        .user(
+            "gate.yict",
+            "terminal_operator",
+            None,
+            None,
+            &["CNYTN-YICT"],
+        )
+        .await;
+    let officer = t
+        .user("officer.dapeng", "officer", None, Some("5316"), &[])
+        .await;
+    World {
+        uscc: valid_uscc(101),
+        t,
+        importer,
+        terminal,
+        officer,
+    }
+}
+
+async fn manifest(c: &Client, bill: &str, containers: &[&str]) {
+    c.file_manifest(&ManifestInput {
+        direction: Direction::Import,
+        transport_mode: "2".into(),
+        transport_means: "COSCO SHIPPING ARIES".into(),
+        voyage: format!("042E-{bill}"),
+        port: "CNYTN".into(),
+        customs: "5316".into(),
+        eta: None,
+        bills: vec![Bill {
+            bill_no: bill.into(),
+            consignee: "Shenzhen Importer".into(),
+            packages: 40,
+            gross_weight_kg: Decimal::new(52000, 1),
+            containers: containers.iter().map(|c| c.to_string()).collect(),
+        }],
+    })
+    .await
+    .expect("manifest");
+}
+
+fn arrival(bill: Option<&str>, containers: &[&str]) -> ArrivalReportInput {
+    ArrivalReportInput {
+        terminal: "CNYTN-YICT".into(),
+        bill_no: bill.map(str::to_string),
+        containers: containers.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+fn submit(c: DeclarationContent) -> NewDeclaration {
+    NewDeclaration {
+        owner_id: None,
+        content: c,
+        submit: true,
+    }
+}
+
+/// Advance declaration (提前申报): accepted before arrival, released by the arrival report.
+async fn advance_import(db: Db) {
+    let w = world(db, "routine").await;
+    manifest(&w.importer, "COSU6100000001", &[CONTAINER]).await;
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6100000001",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    assert_eq!(d.declaration.status, Status::AwaitingArrival);
+    let no = d.declaration.customs_no.clone().expect("customs number");
+    assert_eq!(no.len(), 18);
+    assert!(
+        no.starts_with(&format!("5316{}1", chrono::Utc::now().format("%Y"))),
+        "{no}"
+    );
+    assert_eq!(
+        w.terminal.gate(CONTAINER).await.expect("gate").action,
+        GateAction::Hold
+    );
+
+    let outcome = w
+        .terminal
+        .report_arrival(&arrival(Some("COSU6100000001"), &[]))
+        .await
+        .expect("arrival");
+    assert_eq!(outcome.released, vec![d.declaration.id]);
+    let after = w
+        .importer
+        .declaration(d.declaration.id)
+        .await
+        .expect("read");
+    assert_eq!(after.declaration.status, Status::Released);
+    assert_eq!(
+        after.declaration.released_at, after.declaration.arrived_at,
+        "released in the arrival's transaction"
+    );
+    let gate = w.terminal.gate(CONTAINER).await.expect("gate");
+    assert_eq!(gate.action, GateAction::ShipSidePickup, "{gate:?}");
+
+    let kinds: Vec<String> = w
+        .importer
+        .declaration_events(d.declaration.id)
+        .await
+        .expect("events")
+        .iter()
+        .map(|e| e.kind.name().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "submitted",
+            "accepted",
+            "awaiting_arrival",
+            "arrived",
+            "released"
+        ]
+    );
+    let events = w
+        .importer
+        .declaration_events(d.declaration.id)
+        .await
+        .expect("events");
+    assert!(
+        events
+            .last()
+            .expect("release")
+            .actor
+            .starts_with("gate.yict")
+    );
+
+    // A second report changes nothing; the queue and the filters find it.
+    let again = w
+        .terminal
+        .report_arrival(&arrival(Some("COSU6100000001"), &[]))
+        .await
+        .expect("again");
+    assert!(again.released.is_empty());
+    let found = w
+        .importer
+        .declarations(&DeclarationQuery {
+            container_no: Some(CONTAINER.into()),
+            status: Some("released".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(found.len(), 1);
+    let queue = w
+        .officer
+        .declarations(&DeclarationQuery::default())
+        .await
+        .expect("officer queue");
+    assert!(queue.iter().any(|q| q.declaration.id == d.declaration.id));
+}
+
+/// Ordinary declaration after arrival: released at acceptance.
+async fn ordinary_after_arrival(db: Db) {
+    let w = world(db, "routine").await;
+    manifest(&w.importer, "COSU6100000002", &[CONTAINER_2]).await;
+    w.terminal
+        .report_arrival(&arrival(None, &[CONTAINER_2]))
+        .await
+        .expect("arrival first");
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6100000002",
+            &[CONTAINER_2],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    assert_eq!(d.declaration.status, Status::Released);
+    assert_eq!(
+        w.terminal.gate(CONTAINER_2).await.expect("gate").action,
+        GateAction::Proceed
+    );
+}
+
+/// A control instruction selects the next matching declaration; it is released only after
+/// the inspection result. Enterprises do not see the risk explanation; officers do.
+async fn control_instruction_and_inspection(db: Db) {
+    let w = world(db, "advanced_certified").await;
+    let instr = w
+        .officer
+        .create_instruction(&InstructionInput {
+            conditions: tongguan_risk::Conditions {
+                commodity_prefixes: vec!["8471".into()],
+                origin_countries: vec!["JPN".into()],
+                ..Default::default()
+            },
+            action: tongguan_risk::ControlAction::PhysicalInspection,
+            selection_rate: Decimal::ONE,
+            valid_from: Utc::now() - Duration::days(1),
+            valid_until: None,
+            reason: "intelligence 2026-77: mis-declared laptops from JP".into(),
+            version: None,
+        })
+        .await
+        .expect("instruction");
+    manifest(&w.importer, "COSU6100000003", &[CONTAINER]).await;
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6100000003",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    assert_eq!(d.declaration.status, Status::InspectionOrdered);
+    assert!(
+        d.declaration.assessment.is_none(),
+        "enterprises do not see the risk explanation"
+    );
+    let officer_view = w
+        .officer
+        .declaration(d.declaration.id)
+        .await
+        .expect("officer");
+    let assessment = officer_view.declaration.assessment.expect("explained");
+    assert_eq!(
+        assessment["hits"][0]["instruction_id"],
+        instr.instruction.id.to_string()
+    );
+    assert!(
+        officer_view
+            .declaration
+            .control
+            .expect("control")
+            .reason
+            .contains("commodity_prefix 8471")
+    );
+
+    let out = w
+        .terminal
+        .report_arrival(&arrival(Some("COSU6100000003"), &[]))
+        .await
+        .expect("arrival");
+    assert_eq!(out.to_inspection, vec![d.declaration.id]);
+    assert_eq!(
+        w.terminal.gate(CONTAINER).await.expect("gate").action,
+        GateAction::ToInspection
+    );
+
+    // Only officers record results; a terminal cannot release.
+    let input = InspectionInput {
+        result: InspectionResult {
+            passed: true,
+            findings: String::new(),
+            attachments: vec![],
+        },
+        release: true,
+        reason: "goods match the declaration".into(),
+    };
+    assert_eq!(
+        w.terminal
+            .record_inspection(d.declaration.id, &input)
+            .await
+            .expect_err("terminal")
+            .status(),
+        Some(403)
+    );
+    assert_eq!(
+        w.importer
+            .record_inspection(d.declaration.id, &input)
+            .await
+            .expect_err("importer")
+            .status(),
+        Some(403)
+    );
+    let done = w
+        .officer
+        .record_inspection(d.declaration.id, &input)
+        .await
+        .expect("inspected");
+    assert_eq!(done.declaration.status, Status::Released);
+    assert_eq!(
+        w.terminal.gate(CONTAINER).await.expect("gate").action,
+        GateAction::Proceed
+    );
+
+    // Revoked: the next declaration is not selected by it.
+    w.officer
+        .revoke_instruction(instr.instruction.id, "case closed")
+        .await
+        .expect("revoke");
+    manifest(&w.importer, "COSU6100000004", &[CONTAINER_2]).await;
+    let next = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6100000004",
+            &[CONTAINER_2],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    assert_eq!(next.declaration.status, Status::AwaitingArrival);
+}
+
+/// Two-step declaration: released on the summary; the complete declaration is due 14 days
+/// after the transport means' arrival; overdue ones accrue the late-declaration fee.
+async fn two_step(db: Db) {
+    let w = world(db, "routine").await;
+    manifest(&w.importer, "COSU6100000005", &[CONTAINER]).await;
+    let arrived_at: DateTime<Utc> = Utc::now();
+    w.terminal
+        .report_arrival(&arrival(Some("COSU6100000005"), &[]))
+        .await
+        .expect("arrival");
+    let mut summary = content(&w.uscc, "COSU6100000005", &[CONTAINER], Direction::Import);
+    summary.head.modes.two_step = true;
+    summary.items[0].commodity_code = "847130".into();
+    summary.head.levy_nature = String::new();
+    let err = w
+        .importer
+        .create_declaration(&submit(summary.clone()))
+        .await
+        .expect_err("no guarantee");
+    assert_eq!(err.rules(), vec!["two_step.guarantee_required"]);
+    summary.head.guarantee_reference = Some("G5316202600012".into());
+    let d = w
+        .importer
+        .create_declaration(&submit(summary))
+        .await
+        .expect("summary");
+    assert_eq!(d.declaration.status, Status::Released);
+    let due = d
+        .declaration
+        .two_step
+        .clone()
+        .expect("two-step")
+        .complete_due;
+    let arrival_day = (arrived_at + Duration::hours(8)).date_naive();
+    assert_eq!(due, arrival_day + Duration::days(14));
+
+    // 17 days later: 3 days overdue, fee = 90,100.00 × 0.05% × 3 = 135.15.
+    w.t.clock.set(arrived_at + Duration::days(17));
+    let late = w
+        .importer
+        .declaration(d.declaration.id)
+        .await
+        .expect("read");
+    assert_eq!(late.complete_overdue_days, 3);
+    assert_eq!(late.late_fee, Some(Decimal::new(13515, 2)));
+
+    let full = content(&w.uscc, "COSU6100000005", &[CONTAINER], Direction::Import);
+    let done = w
+        .importer
+        .complete_declaration(d.declaration.id, &CompleteInput { content: full })
+        .await
+        .expect("complete");
+    assert_eq!(done.complete_overdue_days, 0);
+    assert!(
+        done.declaration
+            .two_step
+            .expect("two-step")
+            .completed_at
+            .is_some()
+    );
+}
+
+/// Two-stage access: admitted to territory at the port, to market after the destination check.
+async fn two_stage(db: Db) {
+    let w = world(db, "routine").await;
+    manifest(&w.importer, "COSU6100000006", &[CONTAINER]).await;
+    let mut c = content(&w.uscc, "COSU6100000006", &[CONTAINER], Direction::Import);
+    c.head.modes.two_stage = true;
+    let d = w
+        .importer
+        .create_declaration(&submit(c))
+        .await
+        .expect("declare");
+    w.terminal
+        .report_arrival(&arrival(None, &[CONTAINER]))
+        .await
+        .expect("arrival");
+    let d = w
+        .importer
+        .declaration(d.declaration.id)
+        .await
+        .expect("read");
+    assert_eq!(d.declaration.status, Status::AdmittedToTerritory);
+    let gate = w.terminal.gate(CONTAINER).await.expect("gate");
+    assert!(
+        matches!(
+            gate.action,
+            GateAction::ShipSidePickup | GateAction::Proceed
+        ),
+        "{gate:?}"
+    );
+    let tasks = w
+        .officer
+        .declarations(&DeclarationQuery {
+            status: Some("admitted_to_territory".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("tasks");
+    assert_eq!(
+        tasks.len(),
+        1,
+        "the destination check is in the officer's queue"
+    );
+    let m = w
+        .officer
+        .admit_to_market(d.declaration.id, true, "conformity assessment passed")
+        .await
+        .expect("stage 2");
+    assert_eq!(m.declaration.status, Status::AdmittedToMarket);
+}
+
+/// Export advance declaration: at most 3 days before arrival; direct loading at the gate.
+async fn export_direct_loading(db: Db) {
+    let w = world(db, "routine").await;
+    let mut c = content(&w.uscc, "EXP0000001", &[CONTAINER], Direction::Export);
+    c.head.goods_arrival_date = Some((Utc::now() + Duration::days(10)).date_naive());
+    let err = w
+        .importer
+        .create_declaration(&submit(c.clone()))
+        .await
+        .expect_err("too early");
+    assert_eq!(err.rules(), vec!["export.too_early"]);
+    c.head.goods_arrival_date = Some((Utc::now() + Duration::days(2)).date_naive());
+    let d = w
+        .importer
+        .create_declaration(&submit(c))
+        .await
+        .expect("declare");
+    assert_eq!(d.declaration.status, Status::AwaitingArrival);
+    assert!(
+        d.declaration
+            .customs_no
+            .as_deref()
+            .is_some_and(|n| n.chars().nth(8) == Some('0')),
+        "export flag 0"
+    );
+    assert_eq!(
+        w.terminal.gate(CONTAINER).await.expect("gate").action,
+        GateAction::DirectLoading
+    );
+    let out = w
+        .terminal
+        .report_arrival(&arrival(None, &[CONTAINER]))
+        .await
+        .expect("gate-in");
+    assert_eq!(out.released, vec![d.declaration.id]);
+    assert_eq!(
+        w.terminal.gate(CONTAINER).await.expect("gate").action,
+        GateAction::DirectLoading
+    );
+}
+
+/// Enterprise B never sees A's declarations; roles are enforced; bad input is named.
+async fn declaration_security_and_bad_input(db: Db) {
+    let w = world(db, "routine").await;
+    manifest(&w.importer, "COSU6100000007", &[CONTAINER]).await;
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6100000007",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    let b = w.t.enterprise("Other Importer", 102, "routine", &[]).await;
+    let ub =
+        w.t.user("clerk.b", "enterprise_user", Some(b.id), None, &[])
+            .await;
+    assert_eq!(
+        ub.declaration(d.declaration.id)
+            .await
+            .expect_err("B reads A")
+            .status(),
+        Some(404)
+    );
+    assert_eq!(
+        ub.declaration_events(d.declaration.id)
+            .await
+            .expect_err("B events")
+            .status(),
+        Some(404)
+    );
+    assert_eq!(
+        ub.request_cancellation(d.declaration.id, "mine now")
+            .await
+            .expect_err("B cancels")
+            .status(),
+        Some(404)
+    );
+    assert!(
+        ub.declarations(&DeclarationQuery::default())
+            .await
+            .expect("B list")
+            .is_empty()
+    );
+    assert!(
+        ub.declarations(&DeclarationQuery {
+            bill_no: Some("COSU6100000007".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("B by bill")
+        .is_empty()
+    );
+    // B cannot declare in A's name.
+    let err = ub
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6100000007",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect_err("A's USCC");
+    assert!(
+        err.rules()
+            .contains(&"domestic_party.not_owner".to_string()),
+        "{:?}",
+        err.rules()
+    );
+    // Terminals and enterprises have no business with instructions or declarations lists.
+    assert_eq!(
+        w.terminal
+            .declarations(&DeclarationQuery::default())
+            .await
+            .expect_err("terminal list")
+            .status(),
+        Some(403)
+    );
+    assert_eq!(
+        w.importer
+            .instructions()
+            .await
+            .expect_err("importer")
+            .status(),
+        Some(403)
+    );
+    let other_terminal = w
+        .terminal
+        .report_arrival(&ArrivalReportInput {
+            terminal: "CNSHK-SCT".into(),
+            bill_no: Some("COSU6100000007".into()),
+            containers: vec![],
+        })
+        .await
+        .expect_err("not its terminal");
+    assert_eq!(other_terminal.rules(), vec!["terminal.not_yours"]);
+
+    // Bad input: every violation with its path; nothing stored.
+    let mut bad = content(
+        &w.uscc,
+        "NOT-ON-ANY-MANIFEST",
+        &["CSQU3054384"],
+        Direction::Import,
+    );
+    bad.head.net_weight_kg = Decimal::new(99999, 0);
+    bad.items[0].commodity_code = "8471300000".into();
+    bad.items[0].total_price = Decimal::ONE;
+    let before = w
+        .importer
+        .declarations(&DeclarationQuery::default())
+        .await
+        .expect("list")
+        .len();
+    let err = w
+        .importer
+        .create_declaration(&submit(bad.clone()))
+        .await
+        .expect_err("bad");
+    let got: Vec<(String, String)> = err
+        .problem()
+        .expect("problem")
+        .violations
+        .iter()
+        .map(|v| (v.path.clone(), v.rule.clone()))
+        .collect();
+    for want in [
+        ("head/containers/0", "container.check_digit"),
+        ("head/net_weight_kg", "weight.gross_at_least_net"),
+        ("items/0/commodity_code", "commodity_code.tariff_line"),
+        ("items/0/total_price", "total_price.mismatch"),
+        ("head/bill_no", "import.bill_not_on_manifest"),
+    ] {
+        assert!(
+            got.contains(&(want.0.to_string(), want.1.to_string())),
+            "missing {want:?} in {got:?}"
+        );
+    }
+    assert_eq!(
+        w.importer
+            .declarations(&DeclarationQuery::default())
+            .await
+            .expect("list")
+            .len(),
+        before
+    );
+    // A draft may be incomplete; it is stored and submitted once fixed.
+    let draft = w
+        .importer
+        .create_declaration(&NewDeclaration {
+            owner_id: None,
+            content: bad,
+            submit: false,
+        })
+        .await
+        .expect("draft");
+    assert_eq!(draft.declaration.status, Status::Draft);
+    assert_eq!(
+        w.importer
+            .submit_declaration(draft.declaration.id)
+            .await
+            .expect_err("still bad")
+            .status(),
+        Some(422)
+    );
+    let fixed = content(&w.uscc, "COSU6100000007", &[CONTAINER_2], Direction::Import);
+    let edited = w
+        .importer
+        .edit_declaration(
+            draft.declaration.id,
+            &tongguan_client::DeclarationEdit {
+                version: draft.declaration.version,
+                content: fixed,
+            },
+        )
+        .await
+        .expect("edit");
+    let submitted = w
+        .importer
+        .submit_declaration(edited.declaration.id)
+        .await
+        .expect("submit fixed");
+    assert_eq!(submitted.declaration.status, Status::AwaitingArrival);
+}
+
+/// Cancellation once accepted needs an officer's approval.
+async fn cancellation_with_approval(db: Db) {
+    let w = world(db, "routine").await;
+    manifest(&w.importer, "COSU6100000008", &[CONTAINER]).await;
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6100000008",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    let asked = w
+        .importer
+        .request_cancellation(d.declaration.id, "buyer cancelled the order")
+        .await
+        .expect("request");
+    assert_eq!(asked.declaration.status, Status::AwaitingArrival);
+    assert!(asked.declaration.pending.is_some());
+    assert_eq!(
+        w.importer
+            .decide_request(d.declaration.id, true, "self-approval")
+            .await
+            .expect_err("not an officer")
+            .status(),
+        Some(403)
+    );
+    let done = w
+        .officer
+        .decide_request(d.declaration.id, true, "contract cancellation verified")
+        .await
+        .expect("approve");
+    assert_eq!(done.declaration.status, Status::Cancelled);
+    let out = w
+        .terminal
+        .report_arrival(&arrival(Some("COSU6100000008"), &[]))
+        .await
+        .expect("arrival");
+    assert!(
+        out.released.is_empty(),
+        "a cancelled declaration is not released"
+    );
+    assert_eq!(
+        w.terminal.gate(CONTAINER).await.expect("gate").action,
+        GateAction::Hold
+    );
+}
+
+/// Random selection by credit level (M16): a seriously dishonest enterprise is always
+/// selected, and the explanation says it was the random draw at its level's rate.
+async fn random_selection_by_credit_level(db: Db) {
+    let w = world(db, "seriously_dishonest").await;
+    manifest(&w.importer, "COSU6100000009", &[CONTAINER]).await;
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6100000009",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    assert_eq!(d.declaration.status, Status::InspectionOrdered);
+    let seen = w
+        .officer
+        .declaration(d.declaration.id)
+        .await
+        .expect("officer");
+    let a = seen.declaration.assessment.expect("assessment");
+    assert_eq!(a["random"]["selected"], true);
+    assert_eq!(a["random"]["effective_rate"], "1");
+    assert!(
+        seen.declaration
+            .control
+            .expect("control")
+            .reason
+            .contains("random selection at 1 for credit level seriously_dishonest")
+    );
+}
+
+on_both_databases! {
+    seriously_dishonest_enterprises_are_always_selected => random_selection_by_credit_level,
+    advance_import_is_released_by_the_arrival_report => advance_import,
+    ordinary_import_is_released_at_acceptance => ordinary_after_arrival,
+    a_control_instruction_sends_goods_to_inspection => control_instruction_and_inspection,
+    two_step_summary_then_complete_declaration => two_step,
+    two_stage_territory_then_market => two_stage,
+    export_advance_declaration_and_direct_loading => export_direct_loading,
+    declarations_are_private_and_bad_input_is_named => declaration_security_and_bad_input,
+    cancellation_after_acceptance_needs_an_officer => cancellation_with_approval,
+}
