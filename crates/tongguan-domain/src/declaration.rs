@@ -221,7 +221,6 @@ pub struct DeclarationContent {
     pub items: Vec<DeclarationItem>,
 }
 
-
 /// Reference tables the validation consults (implemented over the catalog by the server).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeTable {

@@ -20,7 +20,7 @@ fn main() {
 }
 
 /// One 5-item declaration against the indexed 10,000 instructions.
-#[divan::bench]
+#[divan::bench(sample_count = 1000, sample_size = 10)]
 fn evaluate_indexed(bencher: Bencher) {
     let rules = &*RULES;
     let decls = &*DECLS;
@@ -36,7 +36,7 @@ fn evaluate_indexed(bencher: Bencher) {
 }
 
 /// The same, checking every instruction (the baseline the index is measured against).
-#[divan::bench(sample_count = 20)]
+#[divan::bench(sample_count = 100, sample_size = 5)]
 fn evaluate_linear(bencher: Bencher) {
     let rules = &*RULES;
     let decls = &*DECLS;

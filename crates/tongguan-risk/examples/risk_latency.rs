@@ -8,6 +8,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use tongguan_risk::{RandomPolicy, RuleSet};
+
 #[path = "../benches/common/workload.rs"]
 mod workload;
 
@@ -39,9 +41,11 @@ fn main() {
         .unwrap_or(100_000);
     let at = workload::at();
 
+    let instructions = workload::instructions(workload::INSTRUCTIONS);
     let t = Instant::now();
-    let rules = workload::rule_set();
+    let rules = RuleSet::compile(instructions, RandomPolicy::default());
     let compile = t.elapsed();
+    assert!(rules.skipped().is_empty());
     println!(
         "compiled {} instructions in {compile:.2?}: {rules:?}",
         rules.len()

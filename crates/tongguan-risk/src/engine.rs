@@ -190,7 +190,7 @@ impl std::fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuleSet")
             .field("instructions", &self.instructions.len())
-            .field("anchors", &self.index.census())
+            .field("index_entries", &self.index.census())
             .field("skipped", &self.skipped.len())
             .field("policy", &self.policy)
             .finish()

@@ -1,11 +1,18 @@
-//! The compiled form of control instructions and the index over them.
+//! The compiled form of control instructions (布控指令) and the index over them.
 //!
 //! Each instruction is compiled to integers (codes packed into a `u64`, enterprise ids as
-//! `u128`, a direction bit mask) and filed under its **anchor**: the condition estimated to be
-//! the most selective (see [`choose_anchor`]). An evaluation looks up the declaration's head
-//! values and each item's commodity-code prefixes and origin in the anchor maps and checks only
-//! the instructions found there, plus the few with no indexable condition (direction or bounds
-//! only). Nothing is allocated while looking.
+//! `u128`, a direction bit mask) and filed under its **anchor**: the condition, or combination
+//! of head conditions, estimated to be the most selective (see [`choose_anchor`]):
+//!
+//! - enterprise, origin country, commodity-code prefix (by length and value): hash maps;
+//! - departure country / port / trade mode / transport mode: one hash map keyed by the
+//!   combination of the instruction's head conditions (e.g. port 5316 × trade mode 9610);
+//! - bounds only: lists sorted by the bound, walked only as far as the declaration's items can
+//!   meet it;
+//! - direction only: one list per direction.
+//!
+//! An evaluation looks up the declaration's values and each item's prefixes and origin and
+//! checks only the instructions found there. Nothing is allocated while looking.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -518,7 +525,7 @@ impl Index {
             }
         }
         for list in &mut at_least {
-            list.sort_by(|a, b| a.cmp(b));
+            list.sort();
         }
         for list in &mut at_most {
             list.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -559,8 +566,9 @@ impl Index {
         }
     }
 
-    /// Instructions per anchor kind, for `Debug` and tuning.
-    pub(crate) fn census(&self) -> [(&'static str, usize); 7] {
+    /// Index entries per anchor kind (an instruction has one per key it is filed under), for
+    /// `Debug` and tuning.
+    pub(crate) fn census(&self) -> [(&'static str, usize); 6] {
         fn count<K>(m: &Map<K>) -> usize {
             m.values().map(|b| b.len()).sum()
         }
@@ -575,7 +583,6 @@ impl Index {
             ("commodity_prefix", count(&self.prefix)),
             ("origin_country", count(&self.origin)),
             ("head_combination", count(&self.head)),
-            ("head_masks", self.head_masks.len()),
             ("bounds", bounds),
             ("direction", self.direction.iter().map(|l| l.len()).sum()),
         ]

@@ -22,6 +22,7 @@
 //! is tagged "inspect" / "no inspection" at the gate in milliseconds) both put this
 //! evaluation on the hot path. `BENCHMARKS.md` ("Risk evaluation") has the numbers.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod draw;
 mod engine;

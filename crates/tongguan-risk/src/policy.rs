@@ -4,9 +4,9 @@
 //! - Decree 251 (effective 2021-11-01), measures for the three levels: advanced certified
 //!   enterprises (高级认证企业, China AEO) get an average inspection rate **below 20 %** of that
 //!   of routine enterprises; dishonest enterprises (失信企业) an inspection rate of **at least
-//!   80 %**. RULES.md marks both figures **[M]**: from memory, not found in a source, to verify.
+//!   80 %**. RULES.md marks both figures **\[M\]**: from memory, not found in a source, to verify.
 //! - Order 282 (effective 2026-04-01) has five levels (adds 认证企业 and 严重失信企业); its
-//!   per-level figures were **not retrieved** (RULES.md §6 [?]). The defaults below extend the
+//!   per-level figures were **not retrieved** (RULES.md §6 \[?\]). The defaults below extend the
 //!   Decree 251 figures to the five levels and are configuration, not law.
 //! - The base rate (routine enterprises) is **not sourced** anywhere in the domain notes: the
 //!   default 2 % is a placeholder to be set by the operator.
@@ -24,10 +24,10 @@ use crate::model::ControlAction;
 #[serde(rename_all = "snake_case")]
 pub enum LevelRate {
     /// Effective rate = base × multiplier (capped at 1). E.g. 0.19 for advanced certified
-    /// enterprises: "below 20 % of routine" (Decree 251 measures, RULES.md §6 [M]).
+    /// enterprises: "below 20 % of routine" (Decree 251 measures, RULES.md §6 \[M\]).
     Multiplier(Decimal),
     /// Effective rate = the greater of base and this floor (a minimum rate). E.g. 0.8 for
-    /// dishonest enterprises: "at least 80 %" (Decree 251 measures, RULES.md §6 [M]).
+    /// dishonest enterprises: "at least 80 %" (Decree 251 measures, RULES.md §6 \[M\]).
     Floor(Decimal),
 }
 
@@ -53,8 +53,8 @@ pub struct RandomPolicy {
 
 impl Default for RandomPolicy {
     /// Base 0.02 (not sourced); advanced certified × 0.19 (< 20 % of routine, Decree 251
-    /// [M]); certified × 0.5 (Order 282 level, figure not retrieved: half-way placeholder);
-    /// routine × 1; dishonest floor 0.8 (≥ 80 %, Decree 251 [M]); seriously dishonest floor 1
+    /// \[M\]); certified × 0.5 (Order 282 level, figure not retrieved: half-way placeholder);
+    /// routine × 1; dishonest floor 0.8 (≥ 80 %, Decree 251 \[M\]); seriously dishonest floor 1
     /// (Order 282 level, figure not retrieved: every declaration).
     fn default() -> Self {
         let levels = BTreeMap::from([

@@ -487,8 +487,10 @@ fn the_most_severe_selected_action_wins() {
     );
 
     // Random selection orders its own action, and it counts too.
-    let mut policy = RandomPolicy::default();
-    policy.action = ControlAction::PhysicalInspection;
+    let policy = RandomPolicy {
+        action: ControlAction::PhysicalInspection,
+        ..RandomPolicy::default()
+    };
     let rs = RuleSet::compile(vec![with(1, ControlAction::MachineScan, "1")], policy);
     let mut bad = d.clone();
     bad.level = CreditLevel::SeriouslyDishonest;
@@ -570,6 +572,9 @@ fn random_selection_follows_credit_levels() {
 
     let seriously = random_frequency(CreditLevel::SeriouslyDishonest, 10_000, 5);
     assert_eq!(seriously, 1.0);
+    println!(
+        "random selection over {N}: routine {routine}, advanced certified {aeo}, certified {certified}, dishonest {dishonest}, seriously dishonest {seriously}"
+    );
 }
 
 #[test]

@@ -419,13 +419,14 @@ impl Op {
             }),
             Op::InsertManifest(m) => {
                 out.push(exec(
-                    "INSERT INTO manifests (id, direction, transport_means, voyage, filed_by, arrived_at, created_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO manifests (id, direction, transport_means, voyage, filed_by, eta, arrived_at, created_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     vec![
                         m.id.to_string().into(),
                         m.input.direction.as_str().into(),
                         m.input.transport_means.clone().into(),
                         m.input.voyage.clone().into(),
                         m.filed_by.to_string().into(),
+                        m.input.eta.map(micros).into(),
                         m.arrived_at.map(micros).into(),
                         micros(m.created_at).into(),
                         json(m).into(),

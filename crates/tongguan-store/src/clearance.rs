@@ -64,6 +64,10 @@ pub struct BillState {
     pub bill_no: String,
     pub manifest_id: Uuid,
     pub arrived_at: Option<DateTime<Utc>>,
+    /// When the transport means arrived (the manifest's first arrival report).
+    pub manifest_arrived_at: Option<DateTime<Utc>>,
+    /// The manifest's expected arrival.
+    pub eta: Option<DateTime<Utc>>,
 }
 
 fn opt_time(r: &dyn RowLike, i: usize, table: &'static str) -> Result<Option<DateTime<Utc>>> {
@@ -75,7 +79,7 @@ fn opt_time(r: &dyn RowLike, i: usize, table: &'static str) -> Result<Option<Dat
 impl Store {
     pub async fn declaration(&self, id: Uuid) -> Result<Option<Declaration>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT body FROM declarations WHERE id = $1",
                 vec![id.to_string().into()],
                 map_declaration,
@@ -85,7 +89,7 @@ impl Store {
     }
 
     pub async fn declarations_of_bill(&self, bill_no: &str) -> Result<Vec<Declaration>> {
-        self.query(
+        self.lookup(
             "SELECT body FROM declarations WHERE bill_no = $1 ORDER BY created_at, id",
             vec![bill_no.into()],
             map_declaration,
@@ -94,7 +98,7 @@ impl Store {
     }
 
     pub async fn declarations_of_container(&self, container_no: &str) -> Result<Vec<Declaration>> {
-        self.query(
+        self.lookup(
             "SELECT d.body FROM declarations d JOIN declaration_containers c ON c.declaration_id = d.id WHERE c.container_no = $1 ORDER BY d.created_at, d.id",
             vec![container_no.into()],
             map_declaration,
@@ -123,7 +127,7 @@ impl Store {
 
     /// Events of a declaration in order, with their global sequence numbers.
     pub async fn declaration_events(&self, id: Uuid) -> Result<Vec<(i64, Event)>> {
-        self.query(
+        self.lookup(
             "SELECT id, declaration_id, at, actor, reason, from_status, to_status, data FROM declaration_events WHERE declaration_id = $1 ORDER BY id",
             vec![id.to_string().into()],
             map_event,
@@ -150,7 +154,7 @@ impl Store {
             "SELECT max(customs_no) FROM declarations WHERE customs_no LIKE $1"
         };
         Ok(self
-            .query(sql, vec![format!("{prefix}%").into()], |r| r.opt_text(0))
+            .lookup(sql, vec![format!("{prefix}%").into()], |r| r.opt_text(0))
             .await?
             .pop()
             .flatten())
@@ -158,7 +162,7 @@ impl Store {
 
     pub async fn manifest(&self, id: Uuid) -> Result<Option<Manifest>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT body, arrived_at FROM manifests WHERE id = $1",
                 vec![id.to_string().into()],
                 map_manifest,
@@ -169,8 +173,8 @@ impl Store {
 
     pub async fn bill(&self, bill_no: &str) -> Result<Option<BillState>> {
         Ok(self
-            .query(
-                "SELECT bill_no, manifest_id, arrived_at FROM bills WHERE bill_no = $1",
+            .lookup(
+                "SELECT b.bill_no, b.manifest_id, b.arrived_at, m.arrived_at, m.eta FROM bills b JOIN manifests m ON m.id = b.manifest_id WHERE b.bill_no = $1",
                 vec![bill_no.into()],
                 |r| {
                     Ok(BillState {
@@ -178,6 +182,8 @@ impl Store {
                         manifest_id: Uuid::parse_str(&r.text(1)?)
                             .map_err(|e| corrupt("bills", e))?,
                         arrived_at: opt_time(r, 2, "bills")?,
+                        manifest_arrived_at: opt_time(r, 3, "manifests")?,
+                        eta: opt_time(r, 4, "manifests")?,
                     })
                 },
             )
@@ -188,7 +194,7 @@ impl Store {
     /// The bill a container is on, if any manifest lists it.
     pub async fn bill_of_container(&self, container_no: &str) -> Result<Option<String>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT bill_no FROM bill_containers WHERE container_no = $1 ORDER BY bill_no LIMIT 1",
                 vec![container_no.into()],
                 |r| r.text(0),
@@ -199,7 +205,7 @@ impl Store {
 
     pub async fn container_arrival(&self, container_no: &str) -> Result<Option<DateTime<Utc>>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT at FROM container_arrivals WHERE container_no = $1",
                 vec![container_no.into()],
                 |r| opt_time(r, 0, "container_arrivals"),
@@ -220,7 +226,7 @@ impl Store {
 
     pub async fn instruction(&self, id: Uuid) -> Result<Option<InstructionRow>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT id, version, active, district, created_by, created_at, updated_at, body FROM control_instructions WHERE id = $1",
                 vec![id.to_string().into()],
                 map_instruction,

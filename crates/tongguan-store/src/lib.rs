@@ -80,7 +80,7 @@ impl Default for StoreOptions {
         Self {
             max_batch: 1024,
             sqlite_synchronous_full: true,
-            readers: 4,
+            readers: 16,
             busy_timeout: Duration::from_secs(5),
         }
     }
@@ -170,7 +170,20 @@ impl Store {
         }
     }
 
-    /// Runs a read query and maps each row.
+    /// A point lookup (a few rows by key): inline on SQLite, pooled on PostgreSQL.
+    pub(crate) async fn lookup<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Val>,
+        map: fn(&dyn RowLike) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match self {
+            Store::Sqlite(s) => s.query_inline(sql, params, map),
+            Store::Postgres(s) => s.query(sql, params, map).await,
+        }
+    }
+
+    /// Runs a read query (a scan) and maps each row.
     pub(crate) async fn query<T: Send + 'static>(
         &self,
         sql: &'static str,

@@ -251,21 +251,7 @@ impl Writer {
             };
             let mut results = Vec::with_capacity(batch.len());
             for (cs, _) in batch.iter() {
-                conn.batch_execute("SAVEPOINT cs").await.map_err(backend)?;
-                let saved = head.clone();
-                match apply(conn, cs, &mut head).await {
-                    Ok(r) => {
-                        conn.batch_execute("RELEASE cs").await.map_err(backend)?;
-                        results.push(Ok(r));
-                    }
-                    Err(e) => {
-                        conn.batch_execute("ROLLBACK TO cs; RELEASE cs")
-                            .await
-                            .map_err(backend)?;
-                        head = saved;
-                        results.push(Err(e));
-                    }
-                }
+                results.push(apply(conn, cs, &mut head).await);
             }
             conn.batch_execute("COMMIT").await.map_err(backend)?;
             Ok::<_, StoreError>(results)
@@ -294,67 +280,106 @@ impl Writer {
     }
 }
 
-async fn apply(conn: &Object, cs: &Changeset, head: &mut (i64, String)) -> Result<Receipt> {
-    for st in statements(cs) {
-        run(conn, st).await?;
-    }
-    let mut receipt = Receipt::default();
-    for draft in &cs.audit {
-        let seq = head.0 + 1;
-        let rec = audit::seal(seq, draft.clone(), &head.1);
-        run(conn, audit_statement(&rec)).await?;
-        *head = (seq, rec.hash);
-        receipt.audit_seqs.push(seq);
-    }
-    Ok(receipt)
+/// One statement ready to send.
+struct Prepared {
+    stmt: tokio_postgres::Statement,
+    params: Vec<Val>,
+    expect: Expect,
 }
 
-async fn run(conn: &Object, st: Statement) -> Result<()> {
-    match st {
-        Statement::Exec {
-            sql,
-            params: p,
-            expect,
-        } => {
-            let stmt = conn.prepare_cached(sql).await.map_err(backend)?;
-            let n = conn
-                .execute(&stmt, &params(&p))
-                .await
-                .map_err(map_write_error)?;
-            if let Expect::One(err, what) = expect
-                && n != 1
-            {
-                return Err(err(&what));
+/// Applies one changeset inside its own savepoint, pipelined: every statement is sent
+/// before the first answer is awaited, so a changeset costs two round trips (statements,
+/// then release or rollback), not one per statement. On failure the savepoint is rolled back and `head` is left unchanged.
+async fn apply(conn: &Object, cs: &Changeset, head: &mut (i64, String)) -> Result<Receipt> {
+    let mut stmts = statements(cs);
+    let mut receipt = Receipt::default();
+    let mut next_head = head.clone();
+    for draft in &cs.audit {
+        let seq = next_head.0 + 1;
+        let rec = audit::seal(seq, draft.clone(), &next_head.1);
+        stmts.push(audit_statement(&rec));
+        next_head = (seq, rec.hash);
+        receipt.audit_seqs.push(seq);
+    }
+    let mut jobs = vec![Prepared {
+        stmt: conn.prepare_cached("SAVEPOINT cs").await.map_err(backend)?,
+        params: vec![],
+        expect: Expect::Any,
+    }];
+    for st in stmts {
+        match st {
+            Statement::Exec {
+                sql,
+                params,
+                expect,
+            } => jobs.push(Prepared {
+                stmt: conn.prepare_cached(sql).await.map_err(backend)?,
+                params,
+                expect,
+            }),
+            Statement::Bulk {
+                table,
+                columns,
+                rows,
+            } => {
+                for chunk in rows.chunks(BULK_ROWS) {
+                    let width = columns.len();
+                    let values: Vec<String> = (0..chunk.len())
+                        .map(|r| {
+                            let cells: Vec<String> =
+                                (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                            format!("({})", cells.join(", "))
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO {table} ({}) VALUES {}",
+                        columns.join(", "),
+                        values.join(", ")
+                    );
+                    jobs.push(Prepared {
+                        stmt: conn.prepare_cached(&sql).await.map_err(backend)?,
+                        params: chunk.iter().flatten().cloned().collect(),
+                        expect: Expect::Any,
+                    });
+                }
             }
-            Ok(())
         }
-        Statement::Bulk {
-            table,
-            columns,
-            rows,
-        } => {
-            for chunk in rows.chunks(BULK_ROWS) {
-                let width = columns.len();
-                let values: Vec<String> = (0..chunk.len())
-                    .map(|r| {
-                        let cells: Vec<String> =
-                            (1..=width).map(|c| format!("${}", r * width + c)).collect();
-                        format!("({})", cells.join(", "))
-                    })
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO {table} ({}) VALUES {}",
-                    columns.join(", "),
-                    values.join(", ")
-                );
-                let flat: Vec<&(dyn ToSql + Sync)> = chunk
-                    .iter()
-                    .flat_map(|row| row.iter().map(|v| v as &(dyn ToSql + Sync)))
-                    .collect();
-                let stmt = conn.prepare_cached(&sql).await.map_err(backend)?;
-                conn.execute(&stmt, &flat).await.map_err(map_write_error)?;
+    }
+    let bound: Vec<Vec<&(dyn ToSql + Sync)>> = jobs.iter().map(|j| params(&j.params)).collect();
+    let sent = jobs
+        .iter()
+        .zip(&bound)
+        .map(|(j, p)| conn.execute(&j.stmt, p));
+    let results = futures::future::join_all(sent).await;
+    let mut failure = None;
+    for (job, result) in jobs.iter().zip(results) {
+        match result {
+            Ok(n) => {
+                if let Expect::One(err, what) = &job.expect
+                    && n != 1
+                    && failure.is_none()
+                {
+                    failure = Some(err(what));
+                }
             }
-            Ok(())
+            Err(e) => {
+                if failure.is_none() {
+                    failure = Some(map_write_error(e));
+                }
+            }
+        }
+    }
+    match failure {
+        None => {
+            conn.batch_execute("RELEASE cs").await.map_err(backend)?;
+            *head = next_head;
+            Ok(receipt)
+        }
+        Some(e) => {
+            conn.batch_execute("ROLLBACK TO cs; RELEASE cs")
+                .await
+                .map_err(backend)?;
+            Err(e)
         }
     }
 }

@@ -189,7 +189,7 @@ fn map_entry(r: &dyn RowLike) -> Result<(Uuid, RefEntry)> {
 impl Store {
     pub async fn enterprise(&self, id: Uuid) -> Result<Option<Enterprise>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT id, name, uscc, customs_code, credit_level, tags, address, contact_phone, created_at, updated_at, version FROM enterprises WHERE id = $1",
                 vec![id.to_string().into()],
                 map_enterprise,
@@ -210,7 +210,7 @@ impl Store {
 
     pub async fn user(&self, id: Uuid) -> Result<Option<UserRecord>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT id, username, display_name, role, enterprise_id, district, terminals, password_hash, disabled, created_at, version FROM users WHERE id = $1",
                 vec![id.to_string().into()],
                 map_user,
@@ -221,7 +221,7 @@ impl Store {
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT id, username, display_name, role, enterprise_id, district, terminals, password_hash, disabled, created_at, version FROM users WHERE username = $1",
                 vec![username.into()],
                 map_user,
@@ -240,7 +240,7 @@ impl Store {
     }
 
     pub async fn users_of_enterprise(&self, enterprise: Uuid) -> Result<Vec<UserRecord>> {
-        self.query(
+        self.lookup(
             "SELECT id, username, display_name, role, enterprise_id, district, terminals, password_hash, disabled, created_at, version FROM users WHERE enterprise_id = $1 ORDER BY username",
             vec![enterprise.to_string().into()],
             map_user,
@@ -250,7 +250,7 @@ impl Store {
 
     pub async fn credential_by_hash(&self, token_hash: &str) -> Result<Option<CredentialRecord>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT id, user_id, kind, name, token_hash, created_at, expires_at, revoked_at FROM credentials WHERE token_hash = $1",
                 vec![token_hash.into()],
                 map_credential,
@@ -260,7 +260,7 @@ impl Store {
     }
 
     pub async fn credentials_of_user(&self, user: Uuid) -> Result<Vec<CredentialRecord>> {
-        self.query(
+        self.lookup(
             "SELECT id, user_id, kind, name, token_hash, created_at, expires_at, revoked_at FROM credentials WHERE user_id = $1 ORDER BY created_at, id",
             vec![user.to_string().into()],
             map_credential,
@@ -270,7 +270,7 @@ impl Store {
 
     pub async fn credential(&self, id: Uuid) -> Result<Option<CredentialRecord>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT id, user_id, kind, name, token_hash, created_at, expires_at, revoked_at FROM credentials WHERE id = $1",
                 vec![id.to_string().into()],
                 map_credential,
@@ -281,7 +281,7 @@ impl Store {
 
     /// Authorisations given to `broker` (as broker) or by it (as principal).
     pub async fn authorisations_of(&self, enterprise: Uuid) -> Result<Vec<BrokerAuthorisation>> {
-        self.query(
+        self.lookup(
             "SELECT id, principal_id, broker_id, valid_from, valid_until, created_at, revoked_at, reason FROM broker_authorisations WHERE broker_id = $1 OR principal_id = $1 ORDER BY created_at, id",
             vec![enterprise.to_string().into()],
             map_authorisation,
@@ -291,7 +291,7 @@ impl Store {
 
     pub async fn authorisation(&self, id: Uuid) -> Result<Option<BrokerAuthorisation>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT id, principal_id, broker_id, valid_from, valid_until, created_at, revoked_at, reason FROM broker_authorisations WHERE id = $1",
                 vec![id.to_string().into()],
                 map_authorisation,
@@ -302,7 +302,7 @@ impl Store {
 
     pub async fn idempotency(&self, actor: Uuid, key: &str) -> Result<Option<IdempotencyRecord>> {
         Ok(self
-            .query(
+            .lookup(
                 "SELECT actor_id, key, request_hash, status, body, created_at FROM idempotency WHERE actor_id = $1 AND key = $2",
                 vec![actor.to_string().into(), key.into()],
                 |r| {

@@ -76,6 +76,9 @@ impl Rng {
         let b = self.below(xs.len());
         &xs[a.min(b)]
     }
+    pub fn pick_str(&mut self, xs: &[&'static str]) -> &'static str {
+        xs[self.below(xs.len())]
+    }
     pub fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
@@ -290,7 +293,8 @@ pub fn declarations(n: usize, items: usize, seed: u64) -> Vec<Decl> {
                         origin_country: if rng.chance(70) {
                             departure
                         } else {
-                            *rng.pick_skewed(COUNTRIES)
+                            let skewed: &&'static str = rng.pick_skewed(COUNTRIES);
+                            skewed
                         },
                         quantity,
                         unit_price,
@@ -312,9 +316,9 @@ pub fn declarations(n: usize, items: usize, seed: u64) -> Vec<Decl> {
                 } else {
                     Direction::Export
                 },
-                trade_mode: *rng.pick(TRADE_MODES),
-                transport_mode: *rng.pick(TRANSPORT),
-                port: *rng.pick(PORTS),
+                trade_mode: rng.pick_str(TRADE_MODES),
+                transport_mode: rng.pick_str(TRANSPORT),
+                port: rng.pick_str(PORTS),
                 departure,
                 items,
             }

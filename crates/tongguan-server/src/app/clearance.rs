@@ -126,6 +126,15 @@ impl Clearance {
     }
 }
 
+/// One lifecycle step: who may take it, the command, and how it is recorded.
+struct Step<'a> {
+    roles: &'a [Role],
+    cmd: Command,
+    reason: &'a str,
+    action: &'static str,
+    replace_containers: bool,
+}
+
 fn refusal(r: tongguan_domain::lifecycle::Refusal) -> AppError {
     invalid("status", r.rule, r.message)
 }
@@ -377,10 +386,8 @@ impl App {
             match self.store.bill(&bill_no).await? {
                 Some(bill) => {
                     arrived_at = arrived_at.or(bill.arrived_at);
-                    if let Some(m) = self.store.manifest(bill.manifest_id).await? {
-                        transport_arrival = m.arrived_at;
-                        eta = m.input.eta;
-                    }
+                    transport_arrival = bill.manifest_arrived_at;
+                    eta = bill.eta;
                 }
                 None if c.direction == Direction::Import => v.push(
                     "head/bill_no",
@@ -570,7 +577,7 @@ impl App {
                         }
                     }
                 }
-                out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+                out.sort_by_key(|d| std::cmp::Reverse(d.created_at));
                 out.truncate(usize::try_from(limit).unwrap_or(50));
                 out
             }
@@ -587,17 +594,8 @@ impl App {
     }
 
     /// Runs one lifecycle command on a declaration the actor may act on, and commits it.
-    async fn transition(
-        &self,
-        ctx: &Ctx,
-        id: Uuid,
-        roles: &[Role],
-        cmd: Command,
-        reason: &str,
-        action: &str,
-        replace_containers: bool,
-    ) -> AppResult<Reply> {
-        require_role(ctx, roles)?;
+    async fn transition(&self, ctx: &Ctx, id: Uuid, step: Step<'_>) -> AppResult<Reply> {
+        require_role(ctx, step.roles)?;
         let mut d = self.visible_declaration(ctx, id).await?;
         if let Some(r) = self.replay(ctx).await? {
             return Ok(r);
@@ -605,7 +603,7 @@ impl App {
         let before = d.status;
         let expected = d.version;
         let events = d
-            .handle(&cmd, &ctx.actor_label(), reason, self.now())
+            .handle(&step.cmd, &ctx.actor_label(), step.reason, self.now())
             .map_err(refusal)?;
         self.commit_declaration(
             ctx,
@@ -613,9 +611,9 @@ impl App {
             expected,
             events,
             before,
-            action,
-            reason,
-            replace_containers,
+            step.action,
+            step.reason,
+            step.replace_containers,
         )
         .await
     }
@@ -682,13 +680,15 @@ impl App {
         self.transition(
             ctx,
             id,
-            &[Role::EnterpriseUser, Role::Broker],
-            Command::Edit {
-                content: Box::new(input.content.clone()),
+            Step {
+                roles: &[Role::EnterpriseUser, Role::Broker],
+                cmd: Command::Edit {
+                    content: Box::new(input.content.clone()),
+                },
+                reason: "edited by the declarant",
+                action: "declaration.edit",
+                replace_containers: true,
             },
-            "edited by the declarant",
-            "declaration.edit",
-            true,
         )
         .await
     }
@@ -730,11 +730,13 @@ impl App {
         self.transition(
             ctx,
             id,
-            &[Role::EnterpriseUser, Role::Broker],
-            Command::RequestCancellation,
-            &reason,
-            "declaration.cancel_request",
-            false,
+            Step {
+                roles: &[Role::EnterpriseUser, Role::Broker],
+                cmd: Command::RequestCancellation,
+                reason: &reason,
+                action: "declaration.cancel_request",
+                replace_containers: false,
+            },
         )
         .await
     }
@@ -765,13 +767,15 @@ impl App {
         self.transition(
             ctx,
             id,
-            &[Role::EnterpriseUser, Role::Broker],
-            Command::RequestAmendment {
-                content: Box::new(input.content.clone()),
+            Step {
+                roles: &[Role::EnterpriseUser, Role::Broker],
+                cmd: Command::RequestAmendment {
+                    content: Box::new(input.content.clone()),
+                },
+                reason: &reason,
+                action: "declaration.amend_request",
+                replace_containers: false,
             },
-            &reason,
-            "declaration.amend_request",
-            false,
         )
         .await
     }
@@ -786,13 +790,15 @@ impl App {
         self.transition(
             ctx,
             id,
-            &[Role::Officer],
-            Command::DecideRequest {
-                approve: input.approve,
+            Step {
+                roles: &[Role::Officer],
+                cmd: Command::DecideRequest {
+                    approve: input.approve,
+                },
+                reason: &reason,
+                action: "declaration.decide_request",
+                replace_containers: input.approve,
             },
-            &reason,
-            "declaration.decide_request",
-            input.approve,
         )
         .await
     }
@@ -802,11 +808,13 @@ impl App {
         self.transition(
             ctx,
             id,
-            &[Role::Officer],
-            Command::ReturnForCorrection,
-            &reason,
-            "declaration.return",
-            false,
+            Step {
+                roles: &[Role::Officer],
+                cmd: Command::ReturnForCorrection,
+                reason: &reason,
+                action: "declaration.return",
+                replace_containers: false,
+            },
         )
         .await
     }
@@ -825,11 +833,13 @@ impl App {
         self.transition(
             ctx,
             id,
-            &[Role::Officer],
-            cmd,
-            &reason,
-            "declaration.inspection",
-            false,
+            Step {
+                roles: &[Role::Officer],
+                cmd,
+                reason: &reason,
+                action: "declaration.inspection",
+                replace_containers: false,
+            },
         )
         .await
     }
@@ -844,13 +854,15 @@ impl App {
         self.transition(
             ctx,
             id,
-            &[Role::Officer],
-            Command::AdmitToMarket {
-                passed: input.passed,
+            Step {
+                roles: &[Role::Officer],
+                cmd: Command::AdmitToMarket {
+                    passed: input.passed,
+                },
+                reason: &reason,
+                action: "declaration.market_admission",
+                replace_containers: false,
             },
-            &reason,
-            "declaration.market_admission",
-            false,
         )
         .await
     }
@@ -883,13 +895,15 @@ impl App {
         self.transition(
             ctx,
             id,
-            &[Role::EnterpriseUser, Role::Broker],
-            Command::CompleteDeclaration {
-                content: Box::new(content),
+            Step {
+                roles: &[Role::EnterpriseUser, Role::Broker],
+                cmd: Command::CompleteDeclaration {
+                    content: Box::new(content),
+                },
+                reason: "complete declaration (完整申报)",
+                action: "declaration.complete",
+                replace_containers: true,
             },
-            "complete declaration (完整申报)",
-            "declaration.complete",
-            true,
         )
         .await
     }

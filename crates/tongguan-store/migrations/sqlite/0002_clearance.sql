@@ -48,6 +48,7 @@ CREATE TABLE manifests (
     transport_means TEXT NOT NULL,
     voyage TEXT NOT NULL,
     filed_by TEXT NOT NULL REFERENCES enterprises(id),
+    eta BIGINT,
     arrived_at BIGINT,
     created_at BIGINT NOT NULL,
     body TEXT NOT NULL,
