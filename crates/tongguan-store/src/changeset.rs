@@ -166,6 +166,23 @@ pub enum Op {
         row: InstructionRow,
         expected_version: i64,
     },
+    /// A condition checked inside the transaction, after the other ops: if it fails, the
+    /// changeset fails with [`crate::StoreError::Precondition`] and the caller decides again.
+    Guard(Guard),
+}
+
+/// Conditions that close races between decisions made on reads and the commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guard {
+    /// The bill has no arrival report yet.
+    BillNotArrived(String),
+    /// The container has no arrival report yet.
+    ContainerNotArrived(String),
+    /// No declaration on this bill still awaits arrival (after this changeset's updates).
+    NoneAwaitingOnBill(String),
+    /// No declaration with this container, all of whose containers have arrived, still
+    /// awaits arrival (after this changeset's updates).
+    NoneAwaitingOnContainer(String),
 }
 
 /// A stored arrival report.
@@ -243,6 +260,12 @@ pub(crate) enum Statement {
         table: &'static str,
         columns: &'static [&'static str],
         rows: Vec<Vec<Val>>,
+    },
+    /// A query that must return no row, checked after the changeset's other statements.
+    Guard {
+        sql: &'static str,
+        params: Vec<Val>,
+        what: String,
     },
 }
 
@@ -491,6 +514,28 @@ impl Op {
                 "INSERT INTO control_instructions (id, version, active, district, created_by, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 instruction_params(r),
             )),
+            Op::Guard(g) => out.push(match g {
+                Guard::BillNotArrived(b) => Statement::Guard {
+                    sql: "SELECT 1 FROM bills WHERE bill_no = $1 AND arrived_at IS NOT NULL",
+                    params: vec![b.clone().into()],
+                    what: format!("bill {b} arrived meanwhile"),
+                },
+                Guard::ContainerNotArrived(c) => Statement::Guard {
+                    sql: "SELECT 1 FROM container_arrivals WHERE container_no = $1",
+                    params: vec![c.clone().into()],
+                    what: format!("container {c} arrived meanwhile"),
+                },
+                Guard::NoneAwaitingOnBill(b) => Statement::Guard {
+                    sql: "SELECT 1 FROM declarations WHERE bill_no = $1 AND status = 'awaiting_arrival' LIMIT 1",
+                    params: vec![b.clone().into()],
+                    what: format!("a declaration on bill {b} was accepted meanwhile"),
+                },
+                Guard::NoneAwaitingOnContainer(c) => Statement::Guard {
+                    sql: "SELECT 1 FROM declaration_containers c JOIN declarations d ON d.id = c.declaration_id WHERE c.container_no = $1 AND d.status = 'awaiting_arrival' AND NOT EXISTS (SELECT 1 FROM declaration_containers c2 WHERE c2.declaration_id = d.id AND c2.container_no NOT IN (SELECT container_no FROM container_arrivals)) LIMIT 1",
+                    params: vec![c.clone().into()],
+                    what: format!("a declaration with container {c} was accepted meanwhile"),
+                },
+            }),
             Op::UpdateInstruction { row, expected_version } => {
                 let mut p = instruction_params(row);
                 p.push((*expected_version).into());

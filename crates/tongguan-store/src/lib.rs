@@ -20,7 +20,7 @@ mod sqlite;
 mod value;
 
 pub use changeset::{
-    ArrivalReportRow, BrokerAuthorisation, Changeset, CredentialKind, CredentialRecord,
+    ArrivalReportRow, BrokerAuthorisation, Changeset, CredentialKind, CredentialRecord, Guard,
     IdempotencyRecord, InstructionRow, Op, Receipt, StoredVersion, UserRecord,
 };
 pub use clearance::{BillState, DeclarationFilter};
@@ -45,6 +45,9 @@ pub enum StoreError {
     /// The row to change does not exist.
     #[error("{what} not found")]
     NotFound { what: String },
+    /// A guard of the changeset failed: what it read has changed; decide again.
+    #[error("precondition failed: {what}")]
+    Precondition { what: String },
     /// The idempotency key was already used by this actor (the caller decides what to answer).
     #[error("idempotency key already used")]
     IdempotencyKeyUsed,
@@ -231,5 +234,7 @@ pub(crate) fn statements(cs: &Changeset) -> Vec<Statement> {
     for op in &cs.ops {
         op.statements(&mut out);
     }
+    // Guards look at the state after the changeset's own writes.
+    out.sort_by_key(|s| matches!(s, Statement::Guard { .. }));
     out
 }

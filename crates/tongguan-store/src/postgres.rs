@@ -306,8 +306,14 @@ async fn apply(conn: &Object, cs: &Changeset, head: &mut (i64, String)) -> Resul
         params: vec![],
         expect: Expect::Any,
     }];
+    let mut guards = Vec::new();
     for st in stmts {
         match st {
+            Statement::Guard { sql, params, what } => guards.push((
+                conn.prepare_cached(sql).await.map_err(backend)?,
+                params,
+                what,
+            )),
             Statement::Exec {
                 sql,
                 params,
@@ -365,6 +371,26 @@ async fn apply(conn: &Object, cs: &Changeset, head: &mut (i64, String)) -> Resul
             Err(e) => {
                 if failure.is_none() {
                     failure = Some(map_write_error(e));
+                }
+            }
+        }
+    }
+    if failure.is_none() && !guards.is_empty() {
+        let bound: Vec<Vec<&(dyn ToSql + Sync)>> = guards.iter().map(|g| params(&g.1)).collect();
+        let checks = guards
+            .iter()
+            .zip(&bound)
+            .map(|(g, p)| conn.query_opt(&g.0, p));
+        for (g, r) in guards.iter().zip(futures::future::join_all(checks).await) {
+            match r {
+                Ok(None) => {}
+                Ok(Some(_)) => {
+                    failure = Some(StoreError::Precondition { what: g.2.clone() });
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(backend(e));
+                    break;
                 }
             }
         }

@@ -386,6 +386,16 @@ impl Writer {
                 }
                 Ok(())
             }
+            Statement::Guard { sql, params, what } => {
+                let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
+                let mut rows = stmt
+                    .query(params_from_iter(params.iter()))
+                    .map_err(backend)?;
+                if rows.next().map_err(backend)?.is_some() {
+                    return Err(StoreError::Precondition { what });
+                }
+                Ok(())
+            }
             Statement::Bulk {
                 table,
                 columns,

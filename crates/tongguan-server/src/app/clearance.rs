@@ -12,7 +12,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use tongguan_domain::Violations;
 use tongguan_domain::codes::{ContainerNumber, Direction};
-use tongguan_domain::declaration::{CodeLookup, CodeTable, validate, validate_summary};
+use tongguan_domain::declaration::{
+    CodeLookup, CodeTable, DeclarationContent, validate, validate_summary,
+};
 use tongguan_domain::identity::{EnterpriseScope, Role};
 use tongguan_domain::lifecycle::{
     Command, ControlDecision, Declaration, Event, Status, customs_number,
@@ -20,7 +22,7 @@ use tongguan_domain::lifecycle::{
 use tongguan_domain::manifest::{ArrivalReportInput, Manifest, ManifestInput, validate_manifest};
 use tongguan_refdata::{Catalog, DatasetId};
 use tongguan_risk::{Assessment, ControlInstruction, RuleSet, Subject, SubjectItem};
-use tongguan_store::{ArrivalReportRow, Changeset, DeclarationFilter, InstructionRow, Op};
+use tongguan_store::{ArrivalReportRow, Changeset, DeclarationFilter, Guard, InstructionRow, Op};
 use uuid::Uuid;
 
 pub use tongguan_api::{
@@ -124,6 +126,30 @@ impl Clearance {
             }
         }
     }
+}
+
+/// What the store knows about the arrival of a declaration's goods.
+struct ArrivalFacts {
+    /// The bill, or every container, was reported in the supervised area.
+    arrived_at: Option<DateTime<Utc>>,
+    /// The transport means' arrival (manifest), for the two-step due date.
+    transport_arrival: Option<DateTime<Utc>>,
+    eta: Option<DateTime<Utc>>,
+    bill_on_manifest: bool,
+}
+
+/// The conflict rule of a failed arrival guard: what was read changed; decide again.
+const ARRIVAL_CHANGED: &str = "arrival.changed";
+
+/// How a declaration change is committed.
+struct Record<'a> {
+    expected_version: i64,
+    events: Vec<Event>,
+    before: Status,
+    action: &'static str,
+    reason: &'a str,
+    replace_containers: bool,
+    guards: Vec<Guard>,
 }
 
 /// One lifecycle step: who may take it, the command, and how it is recorded.
@@ -311,7 +337,7 @@ impl App {
                 true,
             )
             .await?;
-        let mut d = Declaration::draft(
+        let draft = Declaration::draft(
             new_id(),
             pre_entry_no,
             owner.id,
@@ -319,36 +345,84 @@ impl App {
             input.content.clone(),
             now,
         );
-        let mut events = vec![Event {
-            declaration_id: d.id,
-            at: now,
-            actor: ctx.actor_label(),
-            reason: "draft saved".into(),
-            from: Status::Draft,
-            to: Status::Draft,
-            kind: tongguan_domain::lifecycle::EventKind::Created,
-        }];
-        let mut action = "declaration.create";
-        if input.submit {
-            events.extend(self.submit_events(ctx, &mut d, &owner).await?);
-            action = "declaration.submit";
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut d = draft.clone();
+            let mut events = vec![Event {
+                declaration_id: d.id,
+                at: now,
+                actor: ctx.actor_label(),
+                reason: "draft saved".into(),
+                from: Status::Draft,
+                to: Status::Draft,
+                kind: tongguan_domain::lifecycle::EventKind::Created,
+            }];
+            let mut action = "declaration.create";
+            let mut guards = Vec::new();
+            if input.submit {
+                let (submitted, g) = self.submit_events(ctx, &mut d, &owner).await?;
+                events.extend(submitted);
+                guards = g;
+                action = "declaration.submit";
+            }
+            let audit = self.audit_draft(
+                ctx,
+                action,
+                &format!("declaration/{}", d.id),
+                &format!("{} -> {}", Status::Draft.as_str(), d.status.as_str()),
+            );
+            let mut ops = vec![
+                Op::InsertDeclaration(Box::new(d.clone())),
+                Op::InsertEvents(events),
+            ];
+            ops.extend(guards.into_iter().map(Op::Guard));
+            let view = self.declaration_view(ctx, d.clone());
+            match self
+                .commit_reply(ctx, Changeset::new(ops, audit), 201, &view, None)
+                .await
+            {
+                Err(AppError::Conflict(v)) if v.rule == ARRIVAL_CHANGED && attempt < 4 => continue,
+                Err(e) => return Err(e),
+                Ok(reply) => {
+                    if !reply.replayed {
+                        self.clearance.index(std::slice::from_ref(&d));
+                    }
+                    return Ok(reply);
+                }
+            }
         }
-        let audit = self.audit_draft(
-            ctx,
-            action,
-            &format!("declaration/{}", d.id),
-            &format!("{} -> {}", Status::Draft.as_str(), d.status.as_str()),
-        );
-        let ops = vec![
-            Op::InsertDeclaration(Box::new(d.clone())),
-            Op::InsertEvents(events),
-        ];
-        let view = self.declaration_view(ctx, d.clone());
-        let reply = self
-            .commit_reply(ctx, Changeset::new(ops, audit), 201, &view, None)
-            .await?;
-        self.clearance.index(std::slice::from_ref(&d));
-        Ok(reply)
+    }
+
+    /// Arrival of the goods of `c`: its bill's arrival report, or one for every container.
+    async fn arrival_facts(&self, c: &DeclarationContent) -> AppResult<ArrivalFacts> {
+        let mut facts = ArrivalFacts {
+            arrived_at: None,
+            transport_arrival: None,
+            eta: None,
+            bill_on_manifest: false,
+        };
+        let bill_no = c.head.bill_no.trim();
+        if !bill_no.is_empty()
+            && let Some(bill) = self.store.bill(bill_no).await?
+        {
+            facts.bill_on_manifest = true;
+            facts.arrived_at = bill.arrived_at;
+            facts.transport_arrival = bill.manifest_arrived_at;
+            facts.eta = bill.eta;
+        }
+        let containers = c.containers();
+        if facts.arrived_at.is_none() && !containers.is_empty() {
+            let mut last = None;
+            for cn in &containers {
+                match self.store.container_arrival(cn).await? {
+                    Some(t) => last = last.max(Some(t)),
+                    None => return Ok(facts),
+                }
+            }
+            facts.arrived_at = last;
+        }
+        Ok(facts)
     }
 
     /// Validates, checks the mode rules, assesses the risk and turns `d` into its accepted
@@ -358,7 +432,7 @@ impl App {
         ctx: &Ctx,
         d: &mut Declaration,
         owner: &tongguan_domain::enterprise::Enterprise,
-    ) -> AppResult<Vec<Event>> {
+    ) -> AppResult<(Vec<Event>, Vec<Guard>)> {
         let catalog = self.catalog();
         let codes = CatalogCodes(&catalog);
         let rules = &self.config.clearance.declaration;
@@ -377,39 +451,18 @@ impl App {
         }
         let now = self.now();
         let today = china_date(now);
-        let bill_no = c.head.bill_no.trim().to_string();
-        // Arrival: the declaration's own record, its bill, or every one of its containers.
-        let mut arrived_at = d.arrived_at;
-        let mut transport_arrival: Option<DateTime<Utc>> = None;
-        let mut eta: Option<DateTime<Utc>> = None;
-        if !bill_no.is_empty() {
-            match self.store.bill(&bill_no).await? {
-                Some(bill) => {
-                    arrived_at = arrived_at.or(bill.arrived_at);
-                    transport_arrival = bill.manifest_arrived_at;
-                    eta = bill.eta;
-                }
-                None if c.direction == Direction::Import => v.push(
-                    "head/bill_no",
-                    "import.bill_not_on_manifest",
-                    format!("bill {bill_no} is on no manifest: an import is declared once its manifest (舱单) is filed (GACC Ann. 2014 No. 74)"),
+        let facts = self.arrival_facts(c).await?;
+        let arrived_at = d.arrived_at.or(facts.arrived_at);
+        let (transport_arrival, eta) = (facts.transport_arrival, facts.eta);
+        if !facts.bill_on_manifest && c.direction == Direction::Import {
+            v.push(
+                "head/bill_no",
+                "import.bill_not_on_manifest",
+                format!(
+                    "bill {} is on no manifest: an import is declared once its manifest (舱单) is filed (GACC Ann. 2014 No. 74)",
+                    c.head.bill_no.trim()
                 ),
-                None => {}
-            }
-        }
-        let containers = c.containers();
-        if arrived_at.is_none() && !containers.is_empty() {
-            let mut last = None;
-            for cn in &containers {
-                match self.store.container_arrival(cn).await? {
-                    Some(t) => last = last.max(Some(t)),
-                    None => {
-                        last = None;
-                        break;
-                    }
-                }
-            }
-            arrived_at = last;
+            );
         }
         if c.direction == Direction::Export && arrived_at.is_none() {
             match c.head.goods_arrival_date {
@@ -480,8 +533,27 @@ impl App {
             assessment: serde_json::to_value(&assessment).ok(),
             complete_due: Some(complete_due),
         };
-        d.handle(&cmd, &ctx.actor_label(), "submitted by the declarant", now)
-            .map_err(refusal)
+        // Decided "not arrived" on a read: the commit must fail if an arrival report commits
+        // in between, so the decision is made again (an arrival report committing later
+        // sees this declaration itself).
+        let mut guards = Vec::new();
+        if arrived_at.is_none() {
+            if facts.bill_on_manifest {
+                guards.push(Guard::BillNotArrived(
+                    d.content.head.bill_no.trim().to_string(),
+                ));
+            }
+            guards.extend(
+                d.content
+                    .containers()
+                    .into_iter()
+                    .map(Guard::ContainerNotArrived),
+            );
+        }
+        let events = d
+            .handle(&cmd, &ctx.actor_label(), "submitted by the declarant", now)
+            .map_err(refusal)?;
+        Ok((events, guards))
     }
 
     pub async fn get_declaration(&self, ctx: &Ctx, id: Uuid) -> AppResult<DeclarationView> {
@@ -608,28 +680,34 @@ impl App {
         self.commit_declaration(
             ctx,
             d,
-            expected,
-            events,
-            before,
-            step.action,
-            step.reason,
-            step.replace_containers,
+            Record {
+                expected_version: expected,
+                events,
+                before,
+                action: step.action,
+                reason: step.reason,
+                replace_containers: step.replace_containers,
+                guards: Vec::new(),
+            },
         )
         .await
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn commit_declaration(
         &self,
         ctx: &Ctx,
         d: Declaration,
-        expected_version: i64,
-        events: Vec<Event>,
-        before: Status,
-        action: &str,
-        reason: &str,
-        replace_containers: bool,
+        r: Record<'_>,
     ) -> AppResult<Reply> {
+        let Record {
+            expected_version,
+            events,
+            before,
+            action,
+            reason,
+            replace_containers,
+            guards,
+        } = r;
         let audit = self.audit_draft(
             ctx,
             action,
@@ -644,11 +722,14 @@ impl App {
         if !events.is_empty() {
             ops.push(Op::InsertEvents(events));
         }
+        ops.extend(guards.into_iter().map(Op::Guard));
         let view = self.declaration_view(ctx, d.clone());
         let reply = self
             .commit_reply(ctx, Changeset::new(ops, audit), 200, &view, None)
             .await?;
-        self.clearance.index(std::slice::from_ref(&d));
+        if !reply.replayed {
+            self.clearance.index(std::slice::from_ref(&d));
+        }
         Ok(reply)
     }
 
@@ -695,29 +776,41 @@ impl App {
 
     pub async fn submit_declaration(&self, ctx: &Ctx, id: Uuid) -> AppResult<Reply> {
         require_role(ctx, &[Role::EnterpriseUser, Role::Broker])?;
-        let mut d = self.visible_declaration(ctx, id).await?;
-        if let Some(r) = self.replay(ctx).await? {
-            return Ok(r);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut d = self.visible_declaration(ctx, id).await?;
+            if let Some(r) = self.replay(ctx).await? {
+                return Ok(r);
+            }
+            let owner = self
+                .store
+                .enterprise(d.owner_id)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("enterprise {}", d.owner_id)))?;
+            let before = d.status;
+            let expected = d.version;
+            let (events, guards) = self.submit_events(ctx, &mut d, &owner).await?;
+            let result = self
+                .commit_declaration(
+                    ctx,
+                    d,
+                    Record {
+                        expected_version: expected,
+                        events,
+                        before,
+                        action: "declaration.submit",
+                        reason: "submitted by the declarant",
+                        replace_containers: false,
+                        guards,
+                    },
+                )
+                .await;
+            match result {
+                Err(AppError::Conflict(v)) if v.rule == ARRIVAL_CHANGED && attempt < 4 => continue,
+                other => return other,
+            }
         }
-        let owner = self
-            .store
-            .enterprise(d.owner_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("enterprise {}", d.owner_id)))?;
-        let before = d.status;
-        let expected = d.version;
-        let events = self.submit_events(ctx, &mut d, &owner).await?;
-        self.commit_declaration(
-            ctx,
-            d,
-            expected,
-            events,
-            before,
-            "declaration.submit",
-            "submitted by the declarant",
-            false,
-        )
-        .await
     }
 
     pub async fn request_cancellation(
@@ -998,6 +1091,23 @@ impl App {
     /// A terminal reports goods in the supervised area (运抵报告). Every declaration waiting
     /// for them with no control instruction is released in the same transaction (秒放).
     pub async fn report_arrival(&self, ctx: &Ctx, input: &ArrivalReportInput) -> AppResult<Reply> {
+        // A declaration changed by someone else between our read and our commit fails the
+        // whole changeset; read again and retry (the idempotency key makes this safe).
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.report_arrival_once(ctx, input).await {
+                Err(AppError::Conflict(v))
+                    if (v.rule == "version.stale" || v.rule == ARRIVAL_CHANGED) && attempt < 4 =>
+                {
+                    continue;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn report_arrival_once(&self, ctx: &Ctx, input: &ArrivalReportInput) -> AppResult<Reply> {
         require_role(ctx, &[Role::TerminalOperator])?;
         if let Some(r) = self.replay(ctx).await? {
             return Ok(r);
@@ -1132,6 +1242,17 @@ impl App {
             ops.push(Op::InsertEvents(events));
             changed.push(d);
         }
+        // Declarations accepted between our read and our commit would be missed: refuse to
+        // commit then, and read again.
+        if let Some(b) = &bill_no {
+            ops.push(Op::Guard(Guard::NoneAwaitingOnBill(b.clone())));
+        }
+        ops.extend(
+            containers
+                .iter()
+                .cloned()
+                .map(|c| Op::Guard(Guard::NoneAwaitingOnContainer(c))),
+        );
         ops.push(Op::InsertArrivalReport(ArrivalReportRow {
             id: outcome.report_id,
             terminal: terminal.clone(),
@@ -1154,7 +1275,9 @@ impl App {
         let reply = self
             .commit_reply(ctx, Changeset::new(ops, audit), 201, &outcome, None)
             .await?;
-        self.clearance.index(&changed);
+        if !reply.replayed {
+            self.clearance.index(&changed);
+        }
         Ok(reply)
     }
 

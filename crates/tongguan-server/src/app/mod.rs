@@ -241,6 +241,11 @@ pub fn map_store_error(e: StoreError) -> AppError {
             message: format!("{what} was changed by someone else; reload and try again"),
         }),
         StoreError::NotFound { what } => AppError::NotFound(what),
+        StoreError::Precondition { what } => AppError::Conflict(Violation {
+            path: String::new(),
+            rule: "arrival.changed".into(),
+            message: format!("{what}; try again"),
+        }),
         other => AppError::Store(other),
     }
 }

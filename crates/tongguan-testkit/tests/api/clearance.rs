@@ -822,7 +822,49 @@ async fn random_selection_by_credit_level(db: Db) {
     );
 }
 
+/// Declarations and arrival reports racing each other: whichever commits first, no
+/// declaration is left waiting for goods that have arrived.
+async fn arrival_races_submission(db: Db) {
+    let w = world(db, "routine").await;
+    let n = 24;
+    let bills: Vec<String> = (0..n).map(|i| format!("RACE{i:06}")).collect();
+    for b in &bills {
+        manifest(&w.importer, b, &[]).await;
+    }
+    let declare = bills.iter().map(|b| {
+        let (c, uscc, b) = (w.importer.clone(), w.uscc.clone(), b.clone());
+        async move {
+            c.create_declaration(&submit(content(&uscc, &b, &[], Direction::Import)))
+                .await
+                .map(|d| d.declaration.id)
+        }
+    });
+    let report = bills.iter().map(|b| {
+        let (c, b) = (w.terminal.clone(), b.clone());
+        async move { c.report_arrival(&arrival(Some(&b), &[])).await.map(|_| ()) }
+    });
+    let (ids, reports) = futures::future::join(
+        futures::future::join_all(declare),
+        futures::future::join_all(report),
+    )
+    .await;
+    for r in reports {
+        r.expect("arrival report");
+    }
+    for id in ids {
+        let id = id.expect("declaration");
+        let d = w.importer.declaration(id).await.expect("read");
+        assert_eq!(
+            d.declaration.status,
+            Status::Released,
+            "declaration {id} left {:?}",
+            d.declaration.status
+        );
+    }
+}
+
 on_both_databases! {
+    racing_arrivals_never_strand_a_declaration => arrival_races_submission,
     seriously_dishonest_enterprises_are_always_selected => random_selection_by_credit_level,
     advance_import_is_released_by_the_arrival_report => advance_import,
     ordinary_import_is_released_at_acceptance => ordinary_after_arrival,
