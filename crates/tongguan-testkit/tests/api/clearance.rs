@@ -863,7 +863,140 @@ async fn arrival_races_submission(db: Db) {
     }
 }
 
+/// Officers return declarations for correction, approve amendments, and detain goods whose
+/// inspection finds a mismatch; enterprises cannot write control instructions.
+async fn officer_decisions(db: Db) {
+    // Seriously dishonest: every declaration is selected (random selection floor 100 %).
+    let w = world(db, "seriously_dishonest").await;
+    let instruction = InstructionInput {
+        conditions: tongguan_risk::Conditions {
+            commodity_prefixes: vec!["84".into()],
+            ..Default::default()
+        },
+        action: tongguan_risk::ControlAction::DocumentReview,
+        selection_rate: Decimal::ONE,
+        valid_from: Utc::now() - Duration::days(1),
+        valid_until: None,
+        reason: "self-service instruction".into(),
+        version: None,
+    };
+    assert_eq!(
+        w.importer
+            .create_instruction(&instruction)
+            .await
+            .expect_err("enterprise")
+            .status(),
+        Some(403)
+    );
+
+    // Returned for correction, corrected, resubmitted; the customs number stays.
+    manifest(&w.importer, "COSU6100000010", &[CONTAINER]).await;
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6100000010",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    let no = d.declaration.customs_no.clone();
+    let returned = w
+        .officer
+        .return_declaration(
+            d.declaration.id,
+            "specification lacks the model number (申报要素)",
+        )
+        .await
+        .expect("return");
+    assert_eq!(returned.declaration.status, Status::Returned);
+    let mut fixed = content(&w.uscc, "COSU6100000010", &[CONTAINER], Direction::Import);
+    fixed.items[0].specification = "品牌:Example|型号:X1-2026".into();
+    let edited = w
+        .importer
+        .edit_declaration(
+            d.declaration.id,
+            &tongguan_client::DeclarationEdit {
+                version: returned.declaration.version,
+                content: fixed.clone(),
+            },
+        )
+        .await
+        .expect("edit");
+    let again = w
+        .importer
+        .submit_declaration(edited.declaration.id)
+        .await
+        .expect("resubmit");
+    assert_eq!(again.declaration.customs_no, no);
+
+    // An amendment waits for the officer, then replaces the content.
+    fixed.head.marks_and_remarks = Some("N/M".into());
+    let asked = w
+        .importer
+        .request_amendment(
+            d.declaration.id,
+            &tongguan_client::AmendmentInput {
+                content: fixed,
+                reason: "marks corrected".into(),
+            },
+        )
+        .await
+        .expect("amend");
+    assert!(asked.declaration.pending.is_some());
+    assert_eq!(
+        asked.declaration.content.head.marks_and_remarks, None,
+        "not before approval"
+    );
+    let approved = w
+        .officer
+        .decide_request(d.declaration.id, true, "supporting documents checked")
+        .await
+        .expect("approve");
+    assert_eq!(
+        approved
+            .declaration
+            .content
+            .head
+            .marks_and_remarks
+            .as_deref(),
+        Some("N/M")
+    );
+
+    // A mismatch found at inspection detains the goods.
+    assert_eq!(approved.declaration.status, Status::InspectionOrdered);
+    w.terminal
+        .report_arrival(&arrival(Some("COSU6100000010"), &[]))
+        .await
+        .expect("arrival");
+    let result = InspectionInput {
+        result: InspectionResult {
+            passed: false,
+            findings: "200 units declared, 260 found".into(),
+            attachments: vec!["photo-0001.jpg".into()],
+        },
+        release: false,
+        reason: "quantity mismatch, referred to the anti-smuggling bureau".into(),
+    };
+    let detained = w
+        .officer
+        .record_inspection(d.declaration.id, &result)
+        .await
+        .expect("inspect");
+    assert_eq!(detained.declaration.status, Status::Detained);
+    assert_eq!(
+        detained.declaration.inspection.expect("result").attachments,
+        vec!["photo-0001.jpg"]
+    );
+    assert_eq!(
+        w.terminal.gate(CONTAINER).await.expect("gate").action,
+        GateAction::Hold
+    );
+}
+
 on_both_databases! {
+    officers_return_amend_and_detain => officer_decisions,
     racing_arrivals_never_strand_a_declaration => arrival_races_submission,
     seriously_dishonest_enterprises_are_always_selected => random_selection_by_credit_level,
     advance_import_is_released_by_the_arrival_report => advance_import,
