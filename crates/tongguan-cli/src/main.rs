@@ -137,6 +137,7 @@ const ENV_KEYS: &[&str] = &[
     "session_hours",
     "password__",
     "store__",
+    "clearance__",
 ];
 
 fn load_config(args: &ConfigArgs, demo: bool) -> Result<Config> {
