@@ -348,3 +348,23 @@ async fn main() -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The annotated example file documents the real defaults.
+    #[test]
+    fn example_configuration_states_the_defaults() {
+        let args = ConfigArgs {
+            config: Some(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../tongguan.example.toml").into(),
+            ),
+            ..Default::default()
+        };
+        let from_file =
+            serde_json::to_value(load_config(&args, false).expect("example parses")).expect("json");
+        let defaults = serde_json::to_value(Config::default()).expect("json");
+        assert_eq!(from_file, defaults);
+    }
+}

@@ -210,21 +210,41 @@ async fn demo_then_lookup_then_register_then_verify() {
     // The README walkthrough with the example files: manifest, advance declaration, arrival,
     // release, ship-side pickup.
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
-    let manifest: tongguan_client::ManifestInput =
-        serde_json::from_str(&std::fs::read_to_string(format!("{examples}/manifest.json")).expect("manifest file")).expect("manifest json");
-    let declaration: tongguan_client::NewDeclaration =
-        serde_json::from_str(&std::fs::read_to_string(format!("{examples}/declaration.json")).expect("declaration file")).expect("declaration json");
-    importer.file_manifest(&manifest).await.expect("file the example manifest");
-    let d = importer.create_declaration(&declaration).await.expect("declare the example");
+    let manifest: tongguan_client::ManifestInput = serde_json::from_str(
+        &std::fs::read_to_string(format!("{examples}/manifest.json")).expect("manifest file"),
+    )
+    .expect("manifest json");
+    let declaration: tongguan_client::NewDeclaration = serde_json::from_str(
+        &std::fs::read_to_string(format!("{examples}/declaration.json")).expect("declaration file"),
+    )
+    .expect("declaration json");
+    importer
+        .file_manifest(&manifest)
+        .await
+        .expect("file the example manifest");
+    let d = importer
+        .create_declaration(&declaration)
+        .await
+        .expect("declare the example");
     assert_eq!(d.declaration.status.as_str(), "awaiting_arrival");
     let terminal = server.client("terminal.yantian");
-    assert_eq!(terminal.gate("CSQU3054383").await.expect("gate").action, tongguan_client::GateAction::Hold);
+    assert_eq!(
+        terminal.gate("CSQU3054383").await.expect("gate").action,
+        tongguan_client::GateAction::Hold
+    );
     let out = terminal
-        .report_arrival(&tongguan_client::ArrivalReportInput { terminal: "CNYTN-YICT".into(), bill_no: Some("COSU6300000001".into()), containers: vec![] })
+        .report_arrival(&tongguan_client::ArrivalReportInput {
+            terminal: "CNYTN-YICT".into(),
+            bill_no: Some("COSU6300000001".into()),
+            containers: vec![],
+        })
         .await
         .expect("arrival");
     assert_eq!(out.released, vec![d.declaration.id]);
-    assert_eq!(terminal.gate("CSQU3054383").await.expect("gate").action, tongguan_client::GateAction::ShipSidePickup);
+    assert_eq!(
+        terminal.gate("CSQU3054383").await.expect("gate").action,
+        tongguan_client::GateAction::ShipSidePickup
+    );
 
     let admin = server.client("admin");
     let mut input = NewEnterpriseInput {
