@@ -66,6 +66,10 @@ pub struct Modes {
     /// destination check.
     #[serde(default)]
     pub two_stage: bool,
+    /// Consolidated tax payment (汇总征税): taxes are reserved against the enterprise's
+    /// guarantee quota and paid monthly; when the quota is short, pay before release.
+    #[serde(default)]
+    pub consolidated_tax: bool,
 }
 
 /// The head of a declaration (表头), as entered.

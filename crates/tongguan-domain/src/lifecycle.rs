@@ -55,6 +55,9 @@ pub enum Status {
     AdmittedToTerritory,
     /// 合格入市 (stage 2).
     AdmittedToMarket,
+    /// 待缴税款 — ready for release but the taxes are neither guaranteed nor paid
+    /// (pay-before-release, 先税后放).
+    AwaitingPayment,
 }
 
 impl Status {
@@ -72,6 +75,7 @@ impl Status {
             Status::Cancelled => "cancelled",
             Status::AdmittedToTerritory => "admitted_to_territory",
             Status::AdmittedToMarket => "admitted_to_market",
+            Status::AwaitingPayment => "awaiting_payment",
         }
     }
 
@@ -96,7 +100,7 @@ impl Status {
     }
 }
 
-pub const ALL_STATUSES: [Status; 12] = [
+pub const ALL_STATUSES: [Status; 13] = [
     Status::Draft,
     Status::Submitted,
     Status::Accepted,
@@ -109,6 +113,7 @@ pub const ALL_STATUSES: [Status; 12] = [
     Status::Cancelled,
     Status::AdmittedToTerritory,
     Status::AdmittedToMarket,
+    Status::AwaitingPayment,
 ];
 
 /// Why a declaration goes to inspection: the strongest selected action and a summary of
@@ -150,6 +155,38 @@ pub enum RequestKind {
     Amendment,
 }
 
+/// How the taxes of a declaration are secured (M1: 汇总征税 or pay before release).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxMethod {
+    /// No tax is due (exempt, waived under the CNY 50 rule, or an export).
+    NoneDue,
+    /// Reserved against the enterprise's guarantee quota (汇总征税).
+    Consolidated,
+    /// To be paid before release (先税后放).
+    PayBeforeRelease,
+    /// Could not be computed from the tariff and exchange rates loaded; assessed by an
+    /// officer after release.
+    Unassessed,
+}
+
+/// The taxes of a declaration, fixed at acceptance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TaxState {
+    pub method: TaxMethod,
+    /// Duty + consumption tax + VAT after the waiver, in fen (分).
+    pub total_fen: i64,
+    /// Guaranteed, paid, or nothing due: release may proceed.
+    pub secured: bool,
+    /// Why this method (e.g. "quota short: needs 12,345.67, 1,000.00 available").
+    pub reason: String,
+    /// The computation with rates and formulas.
+    #[schema(value_type = Option<Object>)]
+    pub breakdown: Option<serde_json::Value>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub payment_reference: Option<String>,
+}
+
 /// Two-step declaration (两步申报) progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TwoStep {
@@ -185,6 +222,9 @@ pub struct Declaration {
     pub inspection: Option<InspectionResult>,
     pub pending: Option<PendingRequest>,
     pub two_step: Option<TwoStep>,
+    /// Taxes, set at acceptance.
+    #[serde(default)]
+    pub tax: Option<TaxState>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -197,22 +237,42 @@ pub enum EventKind {
     Created,
     Edited,
     Submitted,
-    Accepted { customs_no: String },
+    Accepted {
+        customs_no: String,
+    },
     AwaitingArrival,
-    InspectionOrdered { decision: ControlDecision },
-    Arrived { arrived_at: DateTime<Utc> },
-    Inspected { result: InspectionResult },
+    InspectionOrdered {
+        decision: ControlDecision,
+    },
+    Arrived {
+        arrived_at: DateTime<Utc>,
+    },
+    Inspected {
+        result: InspectionResult,
+    },
     Released,
     AdmittedToTerritory,
     AdmittedToMarket,
     Detained,
     Returned,
-    RequestSubmitted { request: RequestKind },
-    RequestApproved { request: RequestKind },
-    RequestRejected { request: RequestKind },
+    RequestSubmitted {
+        request: RequestKind,
+    },
+    RequestApproved {
+        request: RequestKind,
+    },
+    RequestRejected {
+        request: RequestKind,
+    },
     Cancelled,
     Amended,
     CompleteDeclared,
+    /// Ready for release, waiting for the taxes to be paid.
+    AwaitingPayment,
+    /// The taxes were paid.
+    TaxPaid {
+        reference: String,
+    },
 }
 
 impl EventKind {
@@ -237,6 +297,8 @@ impl EventKind {
             EventKind::Cancelled => "cancelled",
             EventKind::Amended => "amended",
             EventKind::CompleteDeclared => "complete_declared",
+            EventKind::AwaitingPayment => "awaiting_payment",
+            EventKind::TaxPaid { .. } => "tax_paid",
         }
     }
 }
@@ -269,6 +331,8 @@ pub enum Command {
         control: Option<ControlDecision>,
         assessment: Option<serde_json::Value>,
         complete_due: Option<NaiveDate>,
+        /// The taxes; `None` means nothing to secure.
+        tax: Option<TaxState>,
     },
     /// The terminal reported the goods in the supervised area (运抵报告).
     ReportArrival,
@@ -290,6 +354,10 @@ pub enum Command {
     AdmitToMarket {
         passed: bool,
     },
+    /// The taxes were paid (recorded by an officer or reported through the bank link).
+    RecordPayment {
+        reference: String,
+    },
 }
 
 /// Why a command was refused; `rule` is stable.
@@ -307,9 +375,12 @@ fn refuse(rule: &'static str, message: impl Into<String>) -> Refusal {
     }
 }
 
-/// Where released goods go: two-stage access stops at "admitted to territory".
-fn release_kind(d: &Declaration) -> EventKind {
-    if d.content.head.modes.two_stage {
+/// Where goods ready for release go: to payment when their taxes are not secured; else
+/// released, or for two-stage access "admitted to territory".
+fn release_kind(d: &Declaration, taxes_secured: bool) -> EventKind {
+    if !taxes_secured {
+        EventKind::AwaitingPayment
+    } else if d.content.head.modes.two_stage {
         EventKind::AdmittedToTerritory
     } else {
         EventKind::Released
@@ -325,7 +396,9 @@ pub fn status_after(from: Status, kind: &EventKind) -> Status {
         | EventKind::RequestSubmitted { .. }
         | EventKind::RequestRejected { .. }
         | EventKind::Amended
-        | EventKind::CompleteDeclared => from,
+        | EventKind::CompleteDeclared
+        | EventKind::TaxPaid { .. } => from,
+        EventKind::AwaitingPayment => Status::AwaitingPayment,
         EventKind::RequestApproved { .. } => from,
         EventKind::Submitted => Status::Submitted,
         EventKind::Accepted { .. } => Status::Accepted,
@@ -368,10 +441,16 @@ impl Declaration {
             inspection: None,
             pending: None,
             two_step: None,
+            tax: None,
             created_at: at,
             updated_at: at,
             version: 1,
         }
+    }
+
+    /// Guaranteed, paid or nothing due.
+    pub fn taxes_secured(&self) -> bool {
+        self.tax.as_ref().is_none_or(|t| t.secured)
     }
 
     /// Decides the events a command produces, or refuses it.
@@ -396,8 +475,10 @@ impl Declaration {
                 customs_no,
                 arrived_at,
                 control,
+                tax,
                 ..
             } => {
+                let secured = tax.as_ref().is_none_or(|t| t.secured);
                 if !matches!(s, Draft | Returned) {
                     return Err(refuse(
                         "status.not_submittable",
@@ -425,7 +506,7 @@ impl Declaration {
                         decision: decision.clone(),
                     });
                 } else if arrived.is_some() {
-                    ev.push(release_kind(self));
+                    ev.push(release_kind(self, secured));
                 } else {
                     ev.push(EventKind::AwaitingArrival);
                 }
@@ -437,7 +518,7 @@ impl Declaration {
                 }
                 let mut ev = vec![EventKind::Arrived { arrived_at: at }];
                 if s == AwaitingArrival {
-                    ev.push(release_kind(self));
+                    ev.push(release_kind(self, self.taxes_secured()));
                 }
                 Ok(ev)
             }
@@ -465,14 +546,14 @@ impl Declaration {
                         result: result.clone(),
                     },
                     if *release {
-                        release_kind(self)
+                        release_kind(self, self.taxes_secured())
                     } else {
                         EventKind::Detained
                     },
                 ])
             }
             Command::ReturnForCorrection => match s {
-                Accepted | AwaitingArrival | InspectionOrdered | Inspected => {
+                Accepted | AwaitingArrival | InspectionOrdered | Inspected | AwaitingPayment => {
                     Ok(vec![EventKind::Returned])
                 }
                 _ => Err(refuse(
@@ -486,7 +567,7 @@ impl Declaration {
                     "request.pending",
                     "a request is already waiting for an officer",
                 )),
-                AwaitingArrival | InspectionOrdered | Accepted => {
+                AwaitingArrival | InspectionOrdered | Accepted | AwaitingPayment => {
                     Ok(vec![EventKind::RequestSubmitted {
                         request: RequestKind::Cancellation,
                     }])
@@ -501,11 +582,10 @@ impl Declaration {
                     "request.pending",
                     "a request is already waiting for an officer",
                 )),
-                Accepted | AwaitingArrival | InspectionOrdered | Released | AdmittedToTerritory => {
-                    Ok(vec![EventKind::RequestSubmitted {
-                        request: RequestKind::Amendment,
-                    }])
-                }
+                Accepted | AwaitingArrival | InspectionOrdered | Released | AdmittedToTerritory
+                | AwaitingPayment => Ok(vec![EventKind::RequestSubmitted {
+                    request: RequestKind::Amendment,
+                }]),
                 Draft | Returned => Err(refuse(
                     "amendment.edit_instead",
                     "edit the declaration instead",
@@ -554,6 +634,31 @@ impl Declaration {
                 )),
                 Some(_) => Ok(vec![EventKind::CompleteDeclared]),
             },
+            Command::RecordPayment { reference } => {
+                if self.taxes_secured() {
+                    return Err(refuse(
+                        "tax.nothing_to_pay",
+                        "no unpaid taxes are due on this declaration",
+                    ));
+                }
+                if reference.trim().is_empty() {
+                    return Err(refuse(
+                        "tax.payment_reference",
+                        "name the payment (bank transfer or receipt number)",
+                    ));
+                }
+                let mut ev = vec![EventKind::TaxPaid {
+                    reference: reference.trim().to_string(),
+                }];
+                if s == AwaitingPayment {
+                    let mut paid = self.clone();
+                    if let Some(t) = paid.tax.as_mut() {
+                        t.secured = true;
+                    }
+                    ev.push(release_kind(&paid, true));
+                }
+                Ok(ev)
+            }
             Command::AdmitToMarket { passed } => {
                 if s != AdmittedToTerritory {
                     return Err(refuse(
@@ -589,10 +694,12 @@ impl Declaration {
                 if let Command::Submit {
                     assessment,
                     complete_due,
+                    tax,
                     ..
                 } = cmd
                 {
                     self.assessment = assessment.clone();
+                    self.tax = tax.clone();
                     if let (Some(due), true) = (complete_due, self.content.head.modes.two_step) {
                         self.two_step = Some(TwoStep {
                             complete_due: *due,
@@ -607,6 +714,13 @@ impl Declaration {
             EventKind::InspectionOrdered { decision } => self.control = Some(decision.clone()),
             EventKind::Inspected { result } => self.inspection = Some(result.clone()),
             EventKind::Released | EventKind::AdmittedToTerritory => self.released_at = Some(at),
+            EventKind::TaxPaid { reference } => {
+                if let Some(t) = self.tax.as_mut() {
+                    t.secured = true;
+                    t.paid_at = Some(at);
+                    t.payment_reference = Some(reference.clone());
+                }
+            }
             EventKind::RequestSubmitted { request } => {
                 let content = match cmd {
                     Command::RequestAmendment { content } => Some(content.clone()),
@@ -722,6 +836,7 @@ mod tests {
                 reason: "test".into(),
             }),
             assessment: None,
+            tax: None,
             complete_due: Some(NaiveDate::from_ymd_opt(2026, 12, 11).unwrap()),
         }
     }
@@ -857,6 +972,44 @@ mod tests {
     }
 
     #[test]
+    fn unpaid_taxes_hold_the_release_until_payment() {
+        let mut d = draft(false, false);
+        let mut cmd = submit(true, false);
+        if let Command::Submit { tax, .. } = &mut cmd {
+            *tax = Some(TaxState {
+                method: TaxMethod::PayBeforeRelease,
+                total_fen: 1_234_567,
+                secured: false,
+                reason: "quota short".into(),
+                breakdown: None,
+                paid_at: None,
+                payment_reference: None,
+            });
+        }
+        d.handle(&cmd, "importer", "submit", t(10)).unwrap();
+        assert_eq!(d.status, Status::AwaitingPayment);
+        let ev = d
+            .handle(
+                &Command::RecordPayment {
+                    reference: "ICBC-20261127-001".into(),
+                },
+                "officer",
+                "paid",
+                t(20),
+            )
+            .unwrap();
+        assert_eq!(
+            ev.iter().map(|e| e.kind.name()).collect::<Vec<_>>(),
+            ["tax_paid", "released"]
+        );
+        assert!(d.taxes_secured());
+        assert_eq!(
+            d.tax.as_ref().unwrap().payment_reference.as_deref(),
+            Some("ICBC-20261127-001")
+        );
+    }
+
+    #[test]
     fn two_step_completion_is_due_and_overdue() {
         let mut d = draft(false, true);
         d.handle(&submit(true, false), "importer", "summary", t(10))
@@ -892,6 +1045,28 @@ mod tests {
                 content: Box::default()
             }),
             (any::<bool>(), any::<bool>()).prop_map(|(a, c)| submit(a, c)),
+            (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(a, c, secured)| {
+                let mut cmd = submit(a, c);
+                if let Command::Submit { tax, .. } = &mut cmd {
+                    *tax = Some(TaxState {
+                        method: if secured {
+                            TaxMethod::Consolidated
+                        } else {
+                            TaxMethod::PayBeforeRelease
+                        },
+                        total_fen: 901_000,
+                        secured,
+                        reason: "test".into(),
+                        breakdown: None,
+                        paid_at: None,
+                        payment_reference: None,
+                    });
+                }
+                cmd
+            }),
+            Just(Command::RecordPayment {
+                reference: "BANK-1".into()
+            }),
             Just(Command::ReportArrival),
             (any::<bool>(), any::<bool>()).prop_map(|(passed, release)| {
                 Command::RecordInspection {
@@ -939,6 +1114,11 @@ mod tests {
                     | (Inspected, Released | AdmittedToTerritory | Detained)
                     | (Draft | Returned, Cancelled)
                     | (AdmittedToTerritory, AdmittedToMarket | Detained)
+                    | (Accepted | AwaitingArrival | Inspected, AwaitingPayment)
+                    | (
+                        AwaitingPayment,
+                        Released | AdmittedToTerritory | Returned | Cancelled
+                    )
             )
     }
 
@@ -978,6 +1158,7 @@ mod tests {
                 customs_no = d.customs_no.clone();
                 if d.status.is_released() {
                     prop_assert!(d.arrived_at.is_some(), "goods are released only after they arrived");
+                    prop_assert!(d.taxes_secured(), "goods are released only with their taxes secured");
                     prop_assert!(d.customs_no.is_some() && d.accepted_at.is_some());
                     prop_assert!(d.released_at.is_some());
                 }

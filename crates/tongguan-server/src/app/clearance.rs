@@ -532,6 +532,7 @@ impl App {
             control,
             assessment: serde_json::to_value(&assessment).ok(),
             complete_due: Some(complete_due),
+            tax: None,
         };
         // Decided "not arrived" on a read: the commit must fail if an arrival report commits
         // in between, so the decision is made again (an arrival report committing later
