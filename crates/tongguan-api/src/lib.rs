@@ -378,3 +378,174 @@ pub struct ArrivalOutcome {
     /// Declarations whose arrival was recorded without a status change.
     pub recorded: Vec<Uuid>,
 }
+
+// --- Taxes, exchange rates and guarantees (issue 4) ---
+
+/// Input of `PUT /api/v1/exchange-rates/{currency}/{month}`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeRateInput {
+    /// CNY per one unit of the currency (计征汇率), e.g. `7.1058` for USD.
+    #[schema(value_type = String)]
+    pub cny_per_unit: Decimal,
+    /// Where the figure comes from (the GACC monthly notice).
+    pub source: String,
+}
+
+/// A month's customs exchange rate.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ExchangeRateView {
+    pub currency: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    #[schema(value_type = String)]
+    pub cny_per_unit: Decimal,
+    pub source: String,
+    pub set_by: String,
+    pub set_at: DateTime<Utc>,
+}
+
+/// Kinds of tax guarantee (税款担保).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GuaranteeKind {
+    /// 银行保函 — a bank's letter of guarantee (GACC Ann. 2017 No. 45).
+    BankGuarantee,
+    /// 关税保证保险 — tariff guarantee insurance (GACC Ann. 2018 No. 155).
+    Insurance,
+    /// 保证金 — a cash deposit (海关事务担保条例 Art. 5).
+    CashDeposit,
+}
+
+/// Input of `POST /api/v1/enterprises/{id}/guarantees`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuaranteeInput {
+    pub kind: GuaranteeKind,
+    /// The bank or insurer.
+    pub issuer: String,
+    /// The guarantee's own number.
+    pub number: String,
+    /// The guaranteed amount in CNY.
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+}
+
+/// Status of a guarantee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GuaranteeStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl GuaranteeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuaranteeStatus::Pending => "pending",
+            GuaranteeStatus::Approved => "approved",
+            GuaranteeStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// A registered tax guarantee.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GuaranteeView {
+    pub id: Uuid,
+    pub enterprise_id: Uuid,
+    #[serde(flatten)]
+    pub input: GuaranteeInput,
+    pub status: GuaranteeStatus,
+    pub decided_by: Option<String>,
+    pub decision_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// A reservation of quota for an accepted, unreleased declaration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReservationView {
+    /// `declaration/<id>`.
+    pub reference: String,
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    pub at: DateTime<Utc>,
+}
+
+/// Status of a monthly consolidated-tax statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementStatus {
+    /// The month is still running or the due date has not passed.
+    Open,
+    Paid,
+    /// Unpaid after the due date: late-payment surcharge accrues; the mode is suspended.
+    Overdue,
+}
+
+/// A month's consolidated-tax statement (汇总征税 月度汇总).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StatementView {
+    /// `YYYY-MM`: the month the goods were released.
+    pub month: String,
+    /// Taxes of the declarations released in the month.
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    #[schema(value_type = String)]
+    pub paid: Decimal,
+    #[schema(value_type = String)]
+    pub unpaid: Decimal,
+    /// End of the 5th working day of the next month (State Council calendar); none when
+    /// that year's calendar is not loaded.
+    pub due_date: Option<NaiveDate>,
+    pub status: StatementStatus,
+    pub days_overdue: i64,
+    /// Late-payment surcharge (滞纳金) accrued: unpaid × 0.05 % × days overdue.
+    #[schema(value_type = String)]
+    pub late_fee: Decimal,
+    /// Declarations released in the month.
+    pub declarations: Vec<String>,
+}
+
+/// An enterprise's consolidated-tax quota and statements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QuotaView {
+    pub enterprise_id: Uuid,
+    /// Sum of the approved guarantees in force.
+    #[schema(value_type = String)]
+    pub quota: Decimal,
+    #[schema(value_type = String)]
+    pub available: Decimal,
+    #[schema(value_type = String)]
+    pub reserved: Decimal,
+    /// Taxes of released goods not yet paid.
+    #[schema(value_type = String)]
+    pub owed: Decimal,
+    pub reservations: Vec<ReservationView>,
+    pub statements: Vec<StatementView>,
+    /// Consolidated tax refused (dishonest credit, or an overdue statement).
+    pub suspended: bool,
+    pub suspension_reason: Option<String>,
+}
+
+/// A payment of a monthly statement.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatementPaymentInput {
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    /// Bank transfer or receipt reference.
+    pub reference: String,
+}
+
+/// A tax payment for a pay-before-release declaration.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentInput {
+    /// Bank transfer or receipt reference.
+    pub reference: String,
+}

@@ -557,6 +557,102 @@ impl Client {
     }
 }
 
+impl Client {
+    pub async fn set_exchange_rate(
+        &self,
+        currency: &str,
+        month: &str,
+        input: &ExchangeRateInput,
+    ) -> Result<ExchangeRateView> {
+        self.send(
+            Method::PUT,
+            &format!(
+                "/api/v1/exchange-rates/{}/{}",
+                encode(currency),
+                encode(month)
+            ),
+            input,
+        )
+        .await
+    }
+
+    pub async fn exchange_rates(&self) -> Result<Vec<ExchangeRateView>> {
+        self.get("/api/v1/exchange-rates").await
+    }
+
+    pub async fn register_guarantee(
+        &self,
+        enterprise: Uuid,
+        input: &GuaranteeInput,
+    ) -> Result<GuaranteeView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/enterprises/{enterprise}/guarantees"),
+            input,
+        )
+        .await
+    }
+
+    pub async fn guarantees(&self, enterprise: Uuid) -> Result<Vec<GuaranteeView>> {
+        self.get(&format!("/api/v1/enterprises/{enterprise}/guarantees"))
+            .await
+    }
+
+    pub async fn decide_guarantee(
+        &self,
+        id: Uuid,
+        approve: bool,
+        reason: &str,
+    ) -> Result<GuaranteeView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/guarantees/{id}/decision"),
+            &DecisionInput {
+                approve,
+                reason: reason.into(),
+            },
+        )
+        .await
+    }
+
+    pub async fn quota(&self, enterprise: Uuid) -> Result<QuotaView> {
+        self.get(&format!("/api/v1/enterprises/{enterprise}/quota"))
+            .await
+    }
+
+    pub async fn pay_statement(
+        &self,
+        enterprise: Uuid,
+        month: &str,
+        input: &StatementPaymentInput,
+    ) -> Result<Option<StatementView>> {
+        self.send(
+            Method::POST,
+            &format!(
+                "/api/v1/enterprises/{enterprise}/statements/{}/payments",
+                encode(month)
+            ),
+            input,
+        )
+        .await
+    }
+
+    pub async fn record_payment(
+        &self,
+        declaration: Uuid,
+        reference: &str,
+    ) -> Result<DeclarationView> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/declarations/{declaration}/payment"),
+            &PaymentInput {
+                reference: reference.into(),
+            },
+        )
+        .await
+    }
+}
+
 /// Percent-encodes a query or path value.
 pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

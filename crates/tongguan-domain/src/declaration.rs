@@ -167,6 +167,21 @@ pub struct DeclarationHead {
     /// Two-step with tax due: the tax guarantee (税款担保) record number.
     #[serde(default)]
     pub guarantee_reference: Option<String>,
+    /// A certificate of origin claimed for a preferential (agreement) rate (原产地证书).
+    #[serde(default)]
+    pub origin_certificate: Option<OriginCertificateRef>,
+}
+
+/// The certificate of origin a declaration relies on for an agreement rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OriginCertificateRef {
+    /// The agreement, e.g. `RCEP`.
+    pub agreement: String,
+    /// The exporting party (ISO alpha-3) that issued it.
+    pub exporting_party: String,
+    /// Certificate number.
+    pub number: String,
 }
 
 /// One goods item (表体).
@@ -406,17 +421,7 @@ pub fn validate(
             v.check::<()>(path, Err(e));
         }
     }
-    match Uscc::parse(&h.domestic_party_uscc) {
-        Err(e) => {
-            v.check::<()>("head/domestic_party_uscc", Err(e));
-        }
-        Ok(u) if u.as_str() != owner_uscc => v.push(
-            "head/domestic_party_uscc",
-            "domestic_party.not_owner",
-            "the domestic consignee/consignor must be the enterprise the declaration is filed for",
-        ),
-        Ok(_) => {}
-    }
+    check_domestic_party(&mut v, &h.domestic_party_uscc, owner_uscc);
     for (name, value) in [
         ("transport_means", &h.transport_means),
         ("voyage", &h.voyage),
@@ -592,17 +597,7 @@ pub fn validate_summary(
 ) -> Violations {
     let mut v = Violations::new();
     let h = &c.head;
-    match Uscc::parse(&h.domestic_party_uscc) {
-        Err(e) => {
-            v.check::<()>("head/domestic_party_uscc", Err(e));
-        }
-        Ok(u) if u.as_str() != owner_uscc => v.push(
-            "head/domestic_party_uscc",
-            "domestic_party.not_owner",
-            "the domestic consignee must be the enterprise the declaration is filed for",
-        ),
-        Ok(_) => {}
-    }
+    check_domestic_party(&mut v, &h.domestic_party_uscc, owner_uscc);
     for (path, table, value) in [
         (
             "head/declaring_customs",
@@ -723,6 +718,22 @@ pub fn validate_summary(
         );
     }
     v
+}
+
+/// The domestic consignee/consignor (境内收发货人) is a valid USCC and the enterprise the
+/// declaration is filed for.
+fn check_domestic_party(v: &mut Violations, uscc: &str, owner_uscc: &str) {
+    match Uscc::parse(uscc) {
+        Err(e) => {
+            v.check::<()>("head/domestic_party_uscc", Err(e));
+        }
+        Ok(u) if u.as_str() != owner_uscc => v.push(
+            "head/domestic_party_uscc",
+            "domestic_party.not_owner",
+            "the domestic consignee/consignor must be the enterprise the declaration is filed for",
+        ),
+        Ok(_) => {}
+    }
 }
 
 fn rule_name(t: CodeTable) -> &'static str {

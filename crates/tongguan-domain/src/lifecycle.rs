@@ -185,6 +185,10 @@ pub struct TaxState {
     pub breakdown: Option<serde_json::Value>,
     pub paid_at: Option<DateTime<Utc>>,
     pub payment_reference: Option<String>,
+    /// Consolidated: the quota reservation (pending ledger transfer) to post at release or
+    /// void at cancellation.
+    #[serde(default)]
+    pub reservation: Option<Uuid>,
 }
 
 /// Two-step declaration (两步申报) progress.
@@ -984,6 +988,7 @@ mod tests {
                 breakdown: None,
                 paid_at: None,
                 payment_reference: None,
+                reservation: None,
             });
         }
         d.handle(&cmd, "importer", "submit", t(10)).unwrap();
@@ -1060,6 +1065,7 @@ mod tests {
                         breakdown: None,
                         paid_at: None,
                         payment_reference: None,
+                        reservation: None,
                     });
                 }
                 cmd

@@ -21,6 +21,31 @@ pub struct Config {
     pub password: PasswordConfig,
     pub store: StoreConfig,
     pub clearance: ClearanceConfig,
+    pub taxes: TaxConfig,
+}
+
+/// Tax rules (M1 汇总征税), with the real values as defaults.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaxConfig {
+    /// Waiver threshold, insurance when unknown, origins taxed at the general rate.
+    pub rules: tongguan_tax::compute::TaxRules,
+    /// Consolidated tax: a month's statement is due by the end of this working day of the
+    /// next month (Customs Tariff Law 2024 Art. 43 "次月第五个工作日结束前").
+    pub statement_due_working_day: u32,
+    /// Late-payment surcharge (滞纳金) per day on unpaid tax: 0.05 % (Tariff Law Art. 43).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub late_payment_rate_per_day: rust_decimal::Decimal,
+}
+
+impl Default for TaxConfig {
+    fn default() -> Self {
+        Self {
+            rules: Default::default(),
+            statement_due_working_day: 5,
+            late_payment_rate_per_day: rust_decimal::Decimal::new(5, 4),
+        }
+    }
 }
 
 /// Rules of the clearance modes (M1), with the real values as defaults.
@@ -91,6 +116,7 @@ impl Default for Config {
             password: PasswordConfig::default(),
             store: StoreConfig::default(),
             clearance: ClearanceConfig::default(),
+            taxes: TaxConfig::default(),
         }
     }
 }

@@ -169,6 +169,80 @@ pub enum Op {
     /// A condition checked inside the transaction, after the other ops: if it fails, the
     /// changeset fails with [`crate::StoreError::Precondition`] and the caller decides again.
     Guard(Guard),
+    InsertTariffVersion(Box<TariffVersionRow>),
+    /// Sets (or replaces) a month's customs exchange rate.
+    UpsertExchangeRate(ExchangeRateRow),
+    /// Inserts (`expected_version` none) or replaces a JSON document row of one of the tax
+    /// tables at its expected version.
+    PutDocument {
+        table: DocTable,
+        row: DocumentRow,
+        expected_version: Option<i64>,
+    },
+    /// Inserts or replaces an enterprise's ledger state at its expected version (none: new).
+    PutLedger {
+        enterprise_id: Uuid,
+        version: i64,
+        expected_version: Option<i64>,
+        state: String,
+    },
+    InsertLedgerTransfers(Vec<LedgerTransferRow>),
+}
+
+/// A stored tariff table version (the documented CSV, parsed at start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TariffVersionRow {
+    pub id: Uuid,
+    pub seq: i64,
+    pub label: String,
+    pub valid_from: NaiveDate,
+    pub source: String,
+    pub shipped: bool,
+    pub loaded_at: DateTime<Utc>,
+    pub loaded_by: String,
+    pub csv: String,
+}
+
+/// A month's customs exchange rate (计征汇率).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeRateRow {
+    pub currency: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// CNY per unit, as a decimal string.
+    pub cny_per_unit: String,
+    pub source: String,
+    pub set_by: String,
+    pub set_at: DateTime<Utc>,
+}
+
+/// Tables holding JSON documents with an enterprise, a status and a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocTable {
+    Guarantees,
+}
+
+/// A JSON document row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRow {
+    pub id: Uuid,
+    pub enterprise_id: Uuid,
+    pub key: String,
+    pub status: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub body: String,
+}
+
+/// One ledger transfer as stored (its JSON), in application order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerTransferRow {
+    pub id: Uuid,
+    pub enterprise_id: Uuid,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub body: String,
 }
 
 /// Conditions that close races between decisions made on reads and the commit.
@@ -535,6 +609,83 @@ impl Op {
                     params: vec![c.clone().into()],
                     what: format!("a declaration with container {c} was accepted meanwhile"),
                 },
+            }),
+            Op::InsertTariffVersion(v) => out.push(exec(
+                "INSERT INTO tariff_versions (id, seq, label, valid_from, source, shipped, loaded_at, loaded_by, csv) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                vec![
+                    v.id.to_string().into(),
+                    v.seq.into(),
+                    v.label.clone().into(),
+                    v.valid_from.to_string().into(),
+                    v.source.clone().into(),
+                    i64::from(v.shipped).into(),
+                    micros(v.loaded_at).into(),
+                    v.loaded_by.clone().into(),
+                    v.csv.clone().into(),
+                ],
+            )),
+            Op::UpsertExchangeRate(r) => out.push(exec(
+                "INSERT INTO exchange_rates (currency, month, cny_per_unit, source, set_by, set_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (currency, month) DO UPDATE SET cny_per_unit = excluded.cny_per_unit, source = excluded.source, set_by = excluded.set_by, set_at = excluded.set_at",
+                vec![
+                    r.currency.clone().into(),
+                    r.month.clone().into(),
+                    r.cny_per_unit.clone().into(),
+                    r.source.clone().into(),
+                    r.set_by.clone().into(),
+                    micros(r.set_at).into(),
+                ],
+            )),
+            Op::PutDocument { table, row, expected_version } => {
+                let (insert, update) = match table {
+                    DocTable::Guarantees => (
+                        "INSERT INTO guarantees (id, enterprise_id, status, version, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        "UPDATE guarantees SET enterprise_id = $2, status = $3, version = $4, created_at = $5, updated_at = $6, body = $7 WHERE id = $1 AND version = $8",
+                    ),
+                };
+                let mut p: Vec<Val> = vec![
+                    row.id.to_string().into(),
+                    row.enterprise_id.to_string().into(),
+                    row.status.clone().into(),
+                    row.version.into(),
+                ];
+                p.push(micros(row.created_at).into());
+                p.push(micros(row.updated_at).into());
+                p.push(row.body.clone().into());
+                match expected_version {
+                    None => out.push(exec(insert, p)),
+                    Some(v) => {
+                        p.push((*v).into());
+                        out.push(exec_one(update, p, version_mismatch, format!("record {}", row.id)));
+                    }
+                }
+            }
+            Op::PutLedger { enterprise_id, version, expected_version, state } => match expected_version {
+                None => out.push(exec(
+                    "INSERT INTO ledgers (enterprise_id, version, state) VALUES ($1, $2, $3)",
+                    vec![enterprise_id.to_string().into(), (*version).into(), state.clone().into()],
+                )),
+                Some(v) => out.push(exec_one(
+                    "UPDATE ledgers SET version = $2, state = $3 WHERE enterprise_id = $1 AND version = $4",
+                    vec![enterprise_id.to_string().into(), (*version).into(), state.clone().into(), (*v).into()],
+                    version_mismatch,
+                    format!("guarantee quota ledger of enterprise {enterprise_id}"),
+                )),
+            },
+            Op::InsertLedgerTransfers(rows) => out.push(Statement::Bulk {
+                table: "ledger_transfers",
+                columns: &["id", "enterprise_id", "seq", "at", "body"],
+                rows: rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.to_string().into(),
+                            r.enterprise_id.to_string().into(),
+                            r.seq.into(),
+                            micros(r.at).into(),
+                            r.body.clone().into(),
+                        ]
+                    })
+                    .collect(),
             }),
             Op::UpdateInstruction { row, expected_version } => {
                 let mut p = instruction_params(row);

@@ -17,11 +17,13 @@ mod postgres;
 mod queries;
 mod rows;
 mod sqlite;
+mod taxes;
 mod value;
 
 pub use changeset::{
-    ArrivalReportRow, BrokerAuthorisation, Changeset, CredentialKind, CredentialRecord, Guard,
-    IdempotencyRecord, InstructionRow, Op, Receipt, StoredVersion, UserRecord,
+    ArrivalReportRow, BrokerAuthorisation, Changeset, CredentialKind, CredentialRecord, DocTable,
+    DocumentRow, ExchangeRateRow, Guard, IdempotencyRecord, InstructionRow, LedgerTransferRow, Op,
+    Receipt, StoredVersion, TariffVersionRow, UserRecord,
 };
 pub use clearance::{BillState, DeclarationFilter};
 pub use queries::EnterpriseFilter;

@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_clearance",
         include_str!("../migrations/postgres/0002_clearance.sql"),
     ),
+    (
+        3,
+        "0003_taxes",
+        include_str!("../migrations/postgres/0003_taxes.sql"),
+    ),
 ];
 
 /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).

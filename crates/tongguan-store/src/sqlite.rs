@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_clearance",
         include_str!("../migrations/sqlite/0002_clearance.sql"),
     ),
+    (
+        3,
+        "0003_taxes",
+        include_str!("../migrations/sqlite/0003_taxes.sql"),
+    ),
 ];
 
 type Reply = oneshot::Sender<Result<Receipt>>;
@@ -238,6 +243,20 @@ impl SqliteStore {
     }
 }
 
+/// Binds `$1..$n` by name: SQLite numbers `$N` parameters in order of first appearance, so
+/// positional binding would go wrong in statements that use `$1` after `$2`.
+fn bind_numbered(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Val]) -> Result<()> {
+    for (i, v) in params.iter().enumerate() {
+        let name = format!("${}", i + 1);
+        let idx = stmt
+            .parameter_index(&name)
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::Backend(format!("statement has no parameter {name}")))?;
+        stmt.raw_bind_parameter(idx, v).map_err(backend)?;
+    }
+    Ok(())
+}
+
 fn run_query<T>(
     conn: &Connection,
     sql: &str,
@@ -245,9 +264,8 @@ fn run_query<T>(
     map: fn(&dyn RowLike) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
-    let mut rows = stmt
-        .query(params_from_iter(params.iter()))
-        .map_err(backend)?;
+    bind_numbered(&mut stmt, params)?;
+    let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(backend)? {
         out.push(map(r)?);
@@ -376,9 +394,8 @@ impl Writer {
                 expect,
             } => {
                 let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
-                let n = stmt
-                    .execute(params_from_iter(params.iter()))
-                    .map_err(map_write_error)?;
+                bind_numbered(&mut stmt, &params)?;
+                let n = stmt.raw_execute().map_err(map_write_error)?;
                 if let Expect::One(err, what) = expect
                     && n != 1
                 {
@@ -388,9 +405,8 @@ impl Writer {
             }
             Statement::Guard { sql, params, what } => {
                 let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
-                let mut rows = stmt
-                    .query(params_from_iter(params.iter()))
-                    .map_err(backend)?;
+                bind_numbered(&mut stmt, &params)?;
+                let mut rows = stmt.raw_query();
                 if rows.next().map_err(backend)?.is_some() {
                     return Err(StoreError::Precondition { what });
                 }

@@ -141,6 +141,15 @@ struct ArrivalFacts {
 /// The conflict rule of a failed arrival guard: what was read changed; decide again.
 const ARRIVAL_CHANGED: &str = "arrival.changed";
 
+/// Attempts at a decision whose inputs changed before its commit (an arrival report, or the
+/// quota ledger moved by a concurrent reservation). Each attempt reads afresh.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// Conflicts that mean "read again and decide again", not "refuse".
+fn retryable(rule: &str) -> bool {
+    rule == ARRIVAL_CHANGED || rule == "version.stale"
+}
+
 /// How a declaration change is committed.
 struct Record<'a> {
     expected_version: i64,
@@ -149,7 +158,8 @@ struct Record<'a> {
     action: &'static str,
     reason: &'a str,
     replace_containers: bool,
-    guards: Vec<Guard>,
+    /// Further ops committed with the change (guards, ledger postings).
+    extra: Vec<Op>,
 }
 
 /// One lifecycle step: who may take it, the command, and how it is recorded.
@@ -359,11 +369,11 @@ impl App {
                 kind: tongguan_domain::lifecycle::EventKind::Created,
             }];
             let mut action = "declaration.create";
-            let mut guards = Vec::new();
+            let mut extra = Vec::new();
             if input.submit {
-                let (submitted, g) = self.submit_events(ctx, &mut d, &owner).await?;
+                let (submitted, ops) = self.submit_events(ctx, &mut d, &owner).await?;
                 events.extend(submitted);
-                guards = g;
+                extra = ops;
                 action = "declaration.submit";
             }
             let audit = self.audit_draft(
@@ -376,13 +386,15 @@ impl App {
                 Op::InsertDeclaration(Box::new(d.clone())),
                 Op::InsertEvents(events),
             ];
-            ops.extend(guards.into_iter().map(Op::Guard));
+            ops.extend(extra);
             let view = self.declaration_view(ctx, d.clone());
             match self
                 .commit_reply(ctx, Changeset::new(ops, audit), 201, &view, None)
                 .await
             {
-                Err(AppError::Conflict(v)) if v.rule == ARRIVAL_CHANGED && attempt < 4 => continue,
+                Err(AppError::Conflict(v)) if retryable(&v.rule) && attempt < MAX_ATTEMPTS => {
+                    continue;
+                }
                 Err(e) => return Err(e),
                 Ok(reply) => {
                     if !reply.replayed {
@@ -392,6 +404,22 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Full validation of a declaration's content against the catalog in force.
+    fn validate_complete(
+        &self,
+        content: &DeclarationContent,
+        owner: &tongguan_domain::enterprise::Enterprise,
+    ) -> AppResult<()> {
+        let catalog = self.catalog();
+        let v = validate(
+            content,
+            owner.uscc.as_str(),
+            &CatalogCodes(&catalog),
+            &self.config.clearance.declaration,
+        );
+        if v.is_empty() { Ok(()) } else { Err(v.into()) }
     }
 
     /// Arrival of the goods of `c`: its bill's arrival report, or one for every container.
@@ -432,7 +460,7 @@ impl App {
         ctx: &Ctx,
         d: &mut Declaration,
         owner: &tongguan_domain::enterprise::Enterprise,
-    ) -> AppResult<(Vec<Event>, Vec<Guard>)> {
+    ) -> AppResult<(Vec<Event>, Vec<Op>)> {
         let catalog = self.catalog();
         let codes = CatalogCodes(&catalog);
         let rules = &self.config.clearance.declaration;
@@ -526,35 +554,53 @@ impl App {
         };
         let base = transport_arrival.or(eta).map(china_date).unwrap_or(today);
         let complete_due = base + Duration::days(self.config.clearance.complete_declaration_days);
+        let (tax, mut ledger) = self.assess_taxes(d, owner, now).await?;
         let cmd = Command::Submit {
             customs_no,
             arrived_at,
             control,
             assessment: serde_json::to_value(&assessment).ok(),
             complete_due: Some(complete_due),
-            tax: None,
+            tax: Some(tax),
         };
         // Decided "not arrived" on a read: the commit must fail if an arrival report commits
         // in between, so the decision is made again (an arrival report committing later
         // sees this declaration itself).
-        let mut guards = Vec::new();
+        let mut extra = Vec::new();
         if arrived_at.is_none() {
             if facts.bill_on_manifest {
-                guards.push(Guard::BillNotArrived(
+                extra.push(Op::Guard(Guard::BillNotArrived(
                     d.content.head.bill_no.trim().to_string(),
-                ));
+                )));
             }
-            guards.extend(
+            extra.extend(
                 d.content
                     .containers()
                     .into_iter()
-                    .map(Guard::ContainerNotArrived),
+                    .map(|c| Op::Guard(Guard::ContainerNotArrived(c))),
             );
         }
         let events = d
             .handle(&cmd, &ctx.actor_label(), "submitted by the declarant", now)
             .map_err(refusal)?;
-        Ok((events, guards))
+        // Released at acceptance under consolidated tax: the reservation is posted at once.
+        if let (Some(l), Some(t)) = (ledger.as_mut(), d.tax.as_ref())
+            && d.status.is_released()
+            && let Some(reservation) = t.reservation
+        {
+            l.apply(tongguan_tax::ledger::Transfer::post(
+                new_id(),
+                d.owner_id,
+                reservation,
+                t.total_fen,
+                format!("declaration/{}", d.id),
+                now,
+            ))?;
+        }
+        if let Some(l) = &ledger {
+            extra.extend(l.ops()?);
+        }
+        Ok((events, extra))
     }
 
     pub async fn get_declaration(&self, ctx: &Ctx, id: Uuid) -> AppResult<DeclarationView> {
@@ -678,6 +724,7 @@ impl App {
         let events = d
             .handle(&step.cmd, &ctx.actor_label(), step.reason, self.now())
             .map_err(refusal)?;
+        let settlement = self.settle_reservations(&[(before, &d)]).await?;
         self.commit_declaration(
             ctx,
             d,
@@ -688,7 +735,7 @@ impl App {
                 action: step.action,
                 reason: step.reason,
                 replace_containers: step.replace_containers,
-                guards: Vec::new(),
+                extra: settlement,
             },
         )
         .await
@@ -707,7 +754,7 @@ impl App {
             action,
             reason,
             replace_containers,
-            guards,
+            extra,
         } = r;
         let audit = self.audit_draft(
             ctx,
@@ -723,7 +770,7 @@ impl App {
         if !events.is_empty() {
             ops.push(Op::InsertEvents(events));
         }
-        ops.extend(guards.into_iter().map(Op::Guard));
+        ops.extend(extra);
         let view = self.declaration_view(ctx, d.clone());
         let reply = self
             .commit_reply(ctx, Changeset::new(ops, audit), 200, &view, None)
@@ -791,7 +838,7 @@ impl App {
                 .ok_or_else(|| AppError::NotFound(format!("enterprise {}", d.owner_id)))?;
             let before = d.status;
             let expected = d.version;
-            let (events, guards) = self.submit_events(ctx, &mut d, &owner).await?;
+            let (events, extra) = self.submit_events(ctx, &mut d, &owner).await?;
             let result = self
                 .commit_declaration(
                     ctx,
@@ -803,15 +850,40 @@ impl App {
                         action: "declaration.submit",
                         reason: "submitted by the declarant",
                         replace_containers: false,
-                        guards,
+                        extra,
                     },
                 )
                 .await;
             match result {
-                Err(AppError::Conflict(v)) if v.rule == ARRIVAL_CHANGED && attempt < 4 => continue,
+                Err(AppError::Conflict(v)) if retryable(&v.rule) && attempt < MAX_ATTEMPTS => {
+                    continue;
+                }
                 other => return other,
             }
         }
+    }
+
+    /// The payment step of pay-before-release (see `App::record_payment`).
+    pub(super) async fn transition_payment(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        reference: &str,
+    ) -> AppResult<Reply> {
+        self.transition(
+            ctx,
+            id,
+            Step {
+                roles: &[Role::Officer],
+                cmd: Command::RecordPayment {
+                    reference: reference.to_string(),
+                },
+                reason: "taxes paid",
+                action: "declaration.tax_paid",
+                replace_containers: false,
+            },
+        )
+        .await
     }
 
     pub async fn request_cancellation(
@@ -848,16 +920,7 @@ impl App {
             .enterprise(d.owner_id)
             .await?
             .ok_or_else(|| AppError::NotFound("owner".into()))?;
-        let catalog = self.catalog();
-        let v = validate(
-            &input.content,
-            owner.uscc.as_str(),
-            &CatalogCodes(&catalog),
-            &self.config.clearance.declaration,
-        );
-        if !v.is_empty() {
-            return Err(v.into());
-        }
+        self.validate_complete(&input.content, &owner)?;
         self.transition(
             ctx,
             id,
@@ -976,16 +1039,7 @@ impl App {
         let mut content = input.content.clone();
         // The complete declaration keeps the summary's modes and bill.
         content.head.modes = d.content.head.modes;
-        let catalog = self.catalog();
-        let v = validate(
-            &content,
-            owner.uscc.as_str(),
-            &CatalogCodes(&catalog),
-            &self.config.clearance.declaration,
-        );
-        if !v.is_empty() {
-            return Err(v.into());
-        }
+        self.validate_complete(&content, &owner)?;
         self.transition(
             ctx,
             id,
@@ -1098,9 +1152,7 @@ impl App {
         loop {
             attempt += 1;
             match self.report_arrival_once(ctx, input).await {
-                Err(AppError::Conflict(v))
-                    if (v.rule == "version.stale" || v.rule == ARRIVAL_CHANGED) && attempt < 4 =>
-                {
+                Err(AppError::Conflict(v)) if retryable(&v.rule) && attempt < MAX_ATTEMPTS => {
                     continue;
                 }
                 other => return other,
@@ -1195,6 +1247,7 @@ impl App {
             recorded: vec![],
         };
         let mut changed = Vec::new();
+        let mut befores = Vec::new();
         for mut d in candidates {
             if d.arrived_at.is_some() || d.status.is_final() {
                 continue;
@@ -1216,6 +1269,7 @@ impl App {
             if !all_in {
                 continue;
             }
+            let before = d.status;
             let expected = d.version;
             let events = d
                 .handle(
@@ -1241,6 +1295,7 @@ impl App {
                 replace_containers: false,
             });
             ops.push(Op::InsertEvents(events));
+            befores.push(before);
             changed.push(d);
         }
         // Declarations accepted between our read and our commit would be missed: refuse to
@@ -1254,6 +1309,10 @@ impl App {
                 .cloned()
                 .map(|c| Op::Guard(Guard::NoneAwaitingOnContainer(c))),
         );
+        // Consolidated taxes of what was released are posted to the month's statement.
+        let pairs: Vec<(Status, &Declaration)> =
+            befores.iter().copied().zip(changed.iter()).collect();
+        ops.extend(self.settle_reservations(&pairs).await?);
         ops.push(Op::InsertArrivalReport(ArrivalReportRow {
             id: outcome.report_id,
             terminal: terminal.clone(),

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod enterprises;
 pub mod identity;
 pub mod refdata;
+pub mod taxes;
 
 use std::sync::{Arc, RwLock};
 
@@ -116,6 +117,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     catalog: RwLock<Arc<Catalog>>,
     pub clearance: clearance::Clearance,
+    pub taxes: taxes::TaxTables,
 }
 
 impl App {
@@ -125,6 +127,7 @@ impl App {
         let app = Arc::new(App {
             store,
             clearance: clearance::Clearance::new(config.clearance.random_selection.clone()),
+            taxes: taxes::TaxTables::default(),
             config,
             clock,
             catalog: RwLock::new(Arc::new(Catalog::build(Vec::new(), NaiveDate::MIN))),
@@ -132,6 +135,7 @@ impl App {
         app.load_shipped_reference_data().await?;
         app.rebuild_catalog().await?;
         app.start_clearance().await?;
+        app.start_taxes().await?;
         Ok(app)
     }
 

@@ -184,6 +184,7 @@ impl App {
             .commit_reply(ctx, Changeset::new(vec![op], audit), 201, &info, None)
             .await?;
         self.rebuild_catalog().await?;
+        self.rebuild_calendar();
         Ok(reply)
     }
 }

@@ -5,6 +5,7 @@ mod clearance;
 pub mod error;
 pub mod extract;
 mod routes;
+mod taxes;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -117,6 +118,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(routes::api())
         .merge(clearance::router())
+        .merge(taxes::router())
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))

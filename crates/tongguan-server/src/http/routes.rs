@@ -446,7 +446,11 @@ pub fn api() -> Router<AppState> {
           super::clearance::get_manifest, super::clearance::report_arrival,
           super::clearance::gate_decision, super::clearance::list_instructions,
           super::clearance::create_instruction, super::clearance::change_instruction,
-          super::clearance::revoke_instruction),
+          super::clearance::revoke_instruction,
+          super::taxes::exchange_rates, super::taxes::set_exchange_rate,
+          super::taxes::guarantees, super::taxes::register_guarantee,
+          super::taxes::decide_guarantee, super::taxes::quota, super::taxes::pay_statement,
+          super::taxes::record_payment),
     components(schemas(Problem, tongguan_domain::Violation)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -13,10 +13,10 @@ use tongguan_domain::declaration::{
 use tongguan_domain::lifecycle::{InspectionResult, Status};
 use tongguan_testkit::{Db, TestApp, on_both_databases, valid_uscc};
 
-const CONTAINER: &str = "CSQU3054383";
-const CONTAINER_2: &str = "MSKU9070323";
+pub(crate) const CONTAINER: &str = "CSQU3054383";
+pub(crate) const CONTAINER_2: &str = "MSKU9070323";
 
-fn content(
+pub(crate) fn content(
     uscc: &str,
     bill: &str,
     containers: &[&str],
@@ -68,15 +68,16 @@ fn content(
     }
 }
 
-struct World {
-    t: TestApp,
-    uscc: String,
-    importer: Client,
-    terminal: Client,
-    officer: Client,
+pub(crate) struct World {
+    pub(crate) t: TestApp,
+    pub(crate) uscc: String,
+    pub(crate) importer: Client,
+    pub(crate) terminal: Client,
+    pub(crate) officer: Client,
+    pub(crate) enterprise: uuid::Uuid,
 }
 
-async fn world(db: Db, credit: &str) -> World {
+pub(crate) async fn world(db: Db, credit: &str) -> World {
     let t = TestApp::spawn(db).await;
     let e = t.enterprise("Shenzhen Importer", 101, credit, &[]).await;
     let session = t
@@ -111,10 +112,11 @@ async fn world(db: Db, credit: &str) -> World {
         importer,
         terminal,
         officer,
+        enterprise: e.id,
     }
 }
 
-async fn manifest(c: &Client, bill: &str, containers: &[&str]) {
+pub(crate) async fn manifest(c: &Client, bill: &str, containers: &[&str]) {
     c.file_manifest(&ManifestInput {
         direction: Direction::Import,
         transport_mode: "2".into(),
@@ -135,7 +137,7 @@ async fn manifest(c: &Client, bill: &str, containers: &[&str]) {
     .expect("manifest");
 }
 
-fn arrival(bill: Option<&str>, containers: &[&str]) -> ArrivalReportInput {
+pub(crate) fn arrival(bill: Option<&str>, containers: &[&str]) -> ArrivalReportInput {
     ArrivalReportInput {
         terminal: "CNYTN-YICT".into(),
         bill_no: bill.map(str::to_string),
@@ -143,7 +145,7 @@ fn arrival(bill: Option<&str>, containers: &[&str]) -> ArrivalReportInput {
     }
 }
 
-fn submit(c: DeclarationContent) -> NewDeclaration {
+pub(crate) fn submit(c: DeclarationContent) -> NewDeclaration {
     NewDeclaration {
         owner_id: None,
         content: c,

@@ -11,3 +11,4 @@ mod idempotency;
 mod identity;
 mod openapi;
 mod refdata;
+mod taxes;

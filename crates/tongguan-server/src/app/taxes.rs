@@ -1,0 +1,1048 @@
+//! Taxes (税费): customs exchange rates, tax guarantees and the consolidated-tax quota
+//! (汇总征税, M1).
+
+use chrono::Datelike;
+use rust_decimal::Decimal;
+use tongguan_domain::Violations;
+use tongguan_domain::identity::Role;
+use tongguan_store::{Changeset, DocTable, DocumentRow, ExchangeRateRow, Op};
+use uuid::Uuid;
+
+pub use tongguan_api::{
+    ExchangeRateInput, ExchangeRateView, GuaranteeInput, GuaranteeKind, GuaranteeStatus,
+    GuaranteeView,
+};
+
+use super::identity::require_role;
+use super::{App, AppError, AppResult, Ctx, Reply, invalid, new_id};
+
+/// `YYYY-MM` → (year, month).
+pub fn parse_month(s: &str) -> Option<(i32, u32)> {
+    let (y, m) = s.split_once('-')?;
+    let (y, m) = (y.parse::<i32>().ok()?, m.parse::<u32>().ok()?);
+    ((2000..=2100).contains(&y) && (1..=12).contains(&m) && s.len() == 7).then_some((y, m))
+}
+
+fn rate_view(r: &ExchangeRateRow) -> AppResult<ExchangeRateView> {
+    Ok(ExchangeRateView {
+        currency: r.currency.clone(),
+        month: r.month.clone(),
+        cny_per_unit: r
+            .cny_per_unit
+            .parse()
+            .map_err(|e| AppError::Internal(format!("stored rate {}: {e}", r.cny_per_unit)))?,
+        source: r.source.clone(),
+        set_by: r.set_by.clone(),
+        set_at: r.set_at,
+    })
+}
+
+fn guarantee_of(row: &DocumentRow) -> AppResult<GuaranteeView> {
+    serde_json::from_str(&row.body)
+        .map_err(|e| AppError::Internal(format!("stored guarantee: {e}")))
+}
+
+impl App {
+    /// Admin: sets a month's customs exchange rate for a currency (GACC publishes them
+    /// monthly: the CFETS central parity of the previous month's third Wednesday, Order 272
+    /// Art. 13).
+    pub async fn set_exchange_rate(
+        &self,
+        ctx: &Ctx,
+        currency: &str,
+        month: &str,
+        input: &ExchangeRateInput,
+    ) -> AppResult<Reply> {
+        require_role(ctx, &[Role::Admin])?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let mut v = Violations::new();
+        let currency = currency.trim().to_ascii_uppercase();
+        if !self
+            .catalog()
+            .contains(tongguan_refdata::DatasetId::Currencies, &currency)
+            || currency == "CNY"
+        {
+            v.push(
+                "currency",
+                "currency.unknown",
+                format!("'{currency}' is not an ISO 4217 currency other than CNY"),
+            );
+        }
+        if parse_month(month).is_none() {
+            v.push("month", "month.format", "a month written YYYY-MM");
+        }
+        if input.cny_per_unit <= Decimal::ZERO {
+            v.push(
+                "cny_per_unit",
+                "rate.positive",
+                "the rate is a positive number of CNY per unit",
+            );
+        }
+        if input.source.trim().is_empty() {
+            v.push(
+                "source",
+                "source.required",
+                "name the notice the rate comes from",
+            );
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let row = ExchangeRateRow {
+            currency: currency.clone(),
+            month: month.to_string(),
+            cny_per_unit: input.cny_per_unit.normalize().to_string(),
+            source: input.source.trim().to_string(),
+            set_by: ctx.actor_label(),
+            set_at: self.now(),
+        };
+        let view = rate_view(&row)?;
+        let audit = self.audit_draft(
+            ctx,
+            "exchange_rate.set",
+            &format!("exchange_rate/{currency}/{month}"),
+            &format!("{} CNY per {currency} ({})", row.cny_per_unit, row.source),
+        );
+        let reply = self
+            .commit_reply(
+                ctx,
+                Changeset::new(vec![Op::UpsertExchangeRate(row)], audit),
+                200,
+                &view,
+                None,
+            )
+            .await?;
+        self.reload_exchange_rates().await?;
+        Ok(reply)
+    }
+
+    pub async fn exchange_rates(&self, month: Option<&str>) -> AppResult<Vec<ExchangeRateView>> {
+        self.store
+            .exchange_rates()
+            .await?
+            .iter()
+            .filter(|r| month.is_none_or(|m| r.month == m))
+            .map(rate_view)
+            .collect()
+    }
+
+    /// An enterprise registers a tax guarantee (税款担保备案); an officer approves it.
+    pub async fn register_guarantee(
+        &self,
+        ctx: &Ctx,
+        enterprise: Uuid,
+        input: &GuaranteeInput,
+    ) -> AppResult<Reply> {
+        require_role(ctx, &[Role::EnterpriseUser, Role::Admin])?;
+        self.visible_enterprise(ctx, enterprise).await?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let mut v = Violations::new();
+        if input.issuer.trim().is_empty() {
+            v.push("issuer", "required", "name the bank or insurer");
+        }
+        if input.number.trim().is_empty() {
+            v.push("number", "required", "the guarantee's number");
+        }
+        if input.amount <= Decimal::ZERO || input.amount.scale() > 2 {
+            v.push(
+                "amount",
+                "amount.fen",
+                "a positive amount in CNY with at most 2 decimals",
+            );
+        }
+        if input.valid_until < input.valid_from {
+            v.push(
+                "valid_until",
+                "guarantee.dates",
+                "valid_until is before valid_from",
+            );
+        }
+        if input.valid_until < self.today() {
+            v.push(
+                "valid_until",
+                "guarantee.expired",
+                "the guarantee has already expired",
+            );
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let now = self.now();
+        let g = GuaranteeView {
+            id: new_id(),
+            enterprise_id: enterprise,
+            input: GuaranteeInput {
+                issuer: input.issuer.trim().to_string(),
+                number: input.number.trim().to_string(),
+                ..input.clone()
+            },
+            status: GuaranteeStatus::Pending,
+            decided_by: None,
+            decision_reason: None,
+            created_at: now,
+            version: 1,
+        };
+        let row = DocumentRow {
+            id: g.id,
+            enterprise_id: enterprise,
+            key: String::new(),
+            status: g.status.as_str().into(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            body: serde_json::to_string(&g).map_err(|e| AppError::Internal(e.to_string()))?,
+        };
+        let audit = self.audit_draft(
+            ctx,
+            "guarantee.register",
+            &format!("guarantee/{}", g.id),
+            &format!(
+                "{:?} {} {} for CNY {}",
+                g.input.kind, g.input.issuer, g.input.number, g.input.amount
+            ),
+        );
+        self.commit_reply(
+            ctx,
+            Changeset::new(
+                vec![Op::PutDocument {
+                    table: DocTable::Guarantees,
+                    row,
+                    expected_version: None,
+                }],
+                audit,
+            ),
+            201,
+            &g,
+            None,
+        )
+        .await
+    }
+
+    pub async fn guarantees(&self, ctx: &Ctx, enterprise: Uuid) -> AppResult<Vec<GuaranteeView>> {
+        self.visible_enterprise(ctx, enterprise).await?;
+        self.store
+            .documents(DocTable::Guarantees, Some(enterprise))
+            .await?
+            .iter()
+            .map(guarantee_of)
+            .collect()
+    }
+
+    /// The approved guarantees of an enterprise valid on a day, and their total in fen.
+    pub async fn approved_guarantee_fen(&self, enterprise: Uuid) -> AppResult<i64> {
+        let today = self.today();
+        let mut total = 0i64;
+        for g in self
+            .store
+            .documents(DocTable::Guarantees, Some(enterprise))
+            .await?
+            .iter()
+            .map(guarantee_of)
+        {
+            let g = g?;
+            if g.status == GuaranteeStatus::Approved
+                && g.input.valid_from <= today
+                && today <= g.input.valid_until
+            {
+                total += fen(g.input.amount)?;
+            }
+        }
+        Ok(total)
+    }
+
+    /// The month of a date, `YYYY-MM`.
+    pub fn month_of(d: chrono::NaiveDate) -> String {
+        format!("{:04}-{:02}", d.year(), d.month())
+    }
+}
+
+/// CNY → fen (分), refusing fractions of a fen.
+pub fn fen(amount: Decimal) -> AppResult<i64> {
+    let f = amount * Decimal::from(100);
+    if f.fract() != Decimal::ZERO {
+        return Err(invalid(
+            "amount",
+            "amount.fen",
+            "amounts are in CNY with at most 2 decimals",
+        ));
+    }
+    i64::try_from(f).map_err(|_| invalid("amount", "amount.range", "amount out of range"))
+}
+
+/// In-memory tax tables: the tariff in force, the customs exchange rates and the working-day
+/// calendar, rebuilt from the store when an admin changes them.
+pub struct TaxTables {
+    tariff: std::sync::RwLock<std::sync::Arc<Option<tongguan_tax::tariff::TariffTable>>>,
+    rates: std::sync::RwLock<std::sync::Arc<tongguan_tax::exchange::ExchangeRates>>,
+    calendar: std::sync::RwLock<std::sync::Arc<tongguan_calendar::Calendar>>,
+}
+
+fn read<T>(lock: &std::sync::RwLock<std::sync::Arc<T>>) -> std::sync::Arc<T> {
+    match lock.read() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
+fn write<T>(lock: &std::sync::RwLock<std::sync::Arc<T>>, value: T) {
+    let value = std::sync::Arc::new(value);
+    match lock.write() {
+        Ok(mut g) => *g = value,
+        Err(p) => *p.into_inner() = value,
+    }
+}
+
+impl Default for TaxTables {
+    fn default() -> Self {
+        TaxTables {
+            tariff: std::sync::RwLock::new(std::sync::Arc::new(None)),
+            rates: std::sync::RwLock::new(std::sync::Arc::new(
+                tongguan_tax::exchange::ExchangeRates::new(),
+            )),
+            calendar: std::sync::RwLock::new(std::sync::Arc::new(
+                tongguan_calendar::Calendar::default(),
+            )),
+        }
+    }
+}
+
+/// The curated tariff sample shipped in the binary (provenance in `data/SOURCES.md`).
+const SHIPPED_TARIFF_CSV: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/tariff/rates.csv"
+));
+
+impl TaxTables {
+    /// The tariff in force; `None` before one is loaded.
+    pub fn tariff(&self) -> std::sync::Arc<Option<tongguan_tax::tariff::TariffTable>> {
+        read(&self.tariff)
+    }
+    pub fn rates(&self) -> std::sync::Arc<tongguan_tax::exchange::ExchangeRates> {
+        read(&self.rates)
+    }
+    pub fn calendar(&self) -> std::sync::Arc<tongguan_calendar::Calendar> {
+        read(&self.calendar)
+    }
+}
+
+impl App {
+    /// Loads the tax tables at start: stores the shipped tariff when the store has none.
+    pub(super) async fn start_taxes(&self) -> AppResult<()> {
+        if self.store.tariff_versions().await?.is_empty() {
+            let ctx = Ctx {
+                actor: tongguan_domain::identity::system_actor(),
+                request_id: "startup".into(),
+                idempotency: None,
+            };
+            let row = tongguan_store::TariffVersionRow {
+                id: new_id(),
+                seq: 1,
+                label: "shipped".into(),
+                valid_from: chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default(),
+                source: "curated sample shipped with Tongguan (data/tariff, see data/SOURCES.md)"
+                    .into(),
+                shipped: true,
+                loaded_at: self.now(),
+                loaded_by: "system".into(),
+                csv: SHIPPED_TARIFF_CSV.to_string(),
+            };
+            let audit = self.audit_draft(
+                &ctx,
+                "tariff.load_shipped",
+                "tariff/shipped",
+                "curated tariff sample stored at start",
+            );
+            self.store
+                .commit(Changeset::new(
+                    vec![Op::InsertTariffVersion(Box::new(row))],
+                    audit,
+                ))
+                .await?;
+        }
+        self.reload_tariff().await?;
+        self.reload_exchange_rates().await?;
+        self.rebuild_calendar();
+        Ok(())
+    }
+
+    /// The tariff version in force today (the latest `valid_from` not after today).
+    pub(super) async fn reload_tariff(&self) -> AppResult<()> {
+        let today = self.today();
+        let versions = self.store.tariff_versions().await?;
+        let in_force = versions
+            .iter()
+            .filter(|v| v.valid_from <= today)
+            .max_by_key(|v| (v.valid_from, v.seq))
+            .or_else(|| versions.first());
+        let table = match in_force {
+            Some(v) => {
+                let lines = tongguan_tax::tariff::parse_tariff_csv(&v.csv)
+                    .map_err(|e| AppError::Internal(format!("stored tariff {}: {e}", v.label)))?;
+                Some(
+                    tongguan_tax::tariff::TariffTable::new(lines).map_err(|e| {
+                        AppError::Internal(format!("stored tariff {}: {e}", v.label))
+                    })?,
+                )
+            }
+            None => None,
+        };
+        write(&self.taxes.tariff, table);
+        Ok(())
+    }
+
+    pub(super) async fn reload_exchange_rates(&self) -> AppResult<()> {
+        let mut rates = tongguan_tax::exchange::ExchangeRates::new();
+        for r in self.store.exchange_rates().await? {
+            let (year, month) = parse_month(&r.month)
+                .ok_or_else(|| AppError::Internal(format!("stored month {}", r.month)))?;
+            let value: Decimal = r
+                .cny_per_unit
+                .parse()
+                .map_err(|e| AppError::Internal(format!("stored rate: {e}")))?;
+            rates
+                .insert(tongguan_tax::exchange::MonthlyRate {
+                    currency: r.currency.clone(),
+                    year,
+                    month,
+                    cny_per_unit: value,
+                    source: r.source.clone(),
+                })
+                .map_err(|e| AppError::Internal(format!("stored rate: {e}")))?;
+        }
+        write(&self.taxes.rates, rates);
+        Ok(())
+    }
+
+    /// The working-day calendar from the holiday reference data (all loaded years).
+    pub(super) fn rebuild_calendar(&self) {
+        let catalog = self.catalog();
+        let years: Vec<i32> = catalog
+            .versions()
+            .into_iter()
+            .filter(|v| v.dataset == tongguan_refdata::DatasetId::Holidays)
+            .filter_map(|v| v.label.parse().ok())
+            .collect();
+        let (entries, _) = catalog.search(tongguan_refdata::DatasetId::Holidays, "", usize::MAX, 0);
+        let days: Vec<tongguan_calendar::SpecialDay> = entries
+            .into_iter()
+            .filter_map(|e| {
+                tongguan_calendar::SpecialDay::from_code(
+                    &e.code,
+                    e.attr("off_day").unwrap_or(""),
+                    e.name_zh.clone().unwrap_or_default(),
+                )
+                .ok()
+            })
+            .collect();
+        write(
+            &self.taxes.calendar,
+            tongguan_calendar::Calendar::new(days, years),
+        );
+    }
+}
+
+pub use tongguan_api::{
+    PaymentInput, QuotaView, ReservationView, StatementPaymentInput, StatementStatus, StatementView,
+};
+use tongguan_domain::lifecycle::{Declaration, Status, TaxMethod, TaxState};
+use tongguan_tax::ledger::{Ledger, Transfer, TransferKind};
+
+/// Fen → CNY.
+pub fn cny(fen: i64) -> Decimal {
+    Decimal::new(fen, 2)
+}
+
+/// Levy methods (征免方式) under which tax is due: 1 照章征税, 2 折半征税.
+fn taxable(levy_method: &str) -> bool {
+    matches!(levy_method, "1" | "2")
+}
+
+/// The statement a payment belongs to.
+fn statement_ref(month: &str) -> String {
+    format!("statement/{month}")
+}
+
+/// A loaded ledger with the stored version it was read at.
+pub struct LoadedLedger {
+    pub ledger: Ledger,
+    version: Option<i64>,
+    next_seq: i64,
+    added: Vec<Transfer>,
+}
+
+impl LoadedLedger {
+    /// Applies a transfer in memory (refused transfers change nothing).
+    pub fn apply(&mut self, t: Transfer) -> AppResult<()> {
+        let _ = self
+            .ledger
+            .apply(t.clone())
+            .map_err(|e| invalid("amount", e.rule(), e.to_string()))?;
+        self.added.push(t);
+        Ok(())
+    }
+
+    /// The ops storing the applied transfers, guarded by the version read.
+    pub fn ops(&self) -> AppResult<Vec<Op>> {
+        if self.added.is_empty() {
+            return Ok(Vec::new());
+        }
+        let enterprise = self.ledger.enterprise();
+        let mut rows = Vec::with_capacity(self.added.len());
+        for (i, t) in self.added.iter().enumerate() {
+            rows.push(tongguan_store::LedgerTransferRow {
+                id: t.id,
+                enterprise_id: enterprise,
+                seq: self.next_seq + i as i64,
+                at: t.at,
+                body: serde_json::to_string(t).map_err(|e| AppError::Internal(e.to_string()))?,
+            });
+        }
+        let summary = serde_json::json!({
+            "quota": self.ledger.quota(),
+            "available": self.ledger.available(),
+            "reserved": self.ledger.reserved(),
+            "owed": self.ledger.owed(),
+        });
+        Ok(vec![
+            Op::PutLedger {
+                enterprise_id: enterprise,
+                version: self.version.unwrap_or(0) + 1,
+                expected_version: self.version,
+                state: summary.to_string(),
+            },
+            Op::InsertLedgerTransfers(rows),
+        ])
+    }
+}
+
+impl App {
+    /// An enterprise's quota ledger, rebuilt from its stored transfers.
+    pub async fn load_ledger(&self, enterprise: Uuid) -> AppResult<LoadedLedger> {
+        let version = self.store.ledger(enterprise).await?.map(|(v, _)| v);
+        let mut transfers = Vec::new();
+        for body in self.store.ledger_transfers(enterprise).await? {
+            transfers.push(
+                serde_json::from_str::<Transfer>(&body)
+                    .map_err(|e| AppError::Internal(format!("stored ledger transfer: {e}")))?,
+            );
+        }
+        let next_seq = transfers.len() as i64 + 1;
+        let ledger = Ledger::from_transfers(enterprise, transfers)
+            .map_err(|e| AppError::Internal(format!("stored ledger of {enterprise}: {e}")))?;
+        Ok(LoadedLedger {
+            ledger,
+            version,
+            next_seq,
+            added: Vec::new(),
+        })
+    }
+
+    /// Monthly statements derived from the ledger: released taxes (posts) by the China month
+    /// of release, payments by their statement reference.
+    pub fn statements(&self, ledger: &Ledger) -> Vec<StatementView> {
+        let today = self.today();
+        let cal = self.taxes.calendar();
+        let mut months: std::collections::BTreeMap<String, (i64, i64, Vec<String>)> =
+            Default::default();
+        for t in ledger.transfers() {
+            match t.kind {
+                TransferKind::Post => {
+                    let e = months
+                        .entry(Self::month_of(super::china_date(t.at)))
+                        .or_default();
+                    e.0 += t.amount;
+                    e.2.push(t.reference.clone());
+                }
+                TransferKind::Pay => {
+                    if let Some(m) = t.reference.strip_prefix("statement/") {
+                        months.entry(m.to_string()).or_default().1 += t.amount;
+                    }
+                }
+                _ => {}
+            }
+        }
+        months
+            .into_iter()
+            .rev()
+            .map(|(month, (amount, paid, declarations))| {
+                let due = parse_month(&month).and_then(|(y, m)| {
+                    tongguan_calendar::monthly_statement_due(
+                        &cal,
+                        y,
+                        m,
+                        self.config.taxes.statement_due_working_day,
+                    )
+                    .ok()
+                });
+                let unpaid = (amount - paid).max(0);
+                let days_overdue = match due {
+                    Some(d) if unpaid > 0 && today > d => (today - d).num_days(),
+                    _ => 0,
+                };
+                let status = if unpaid == 0 {
+                    StatementStatus::Paid
+                } else if days_overdue > 0 {
+                    StatementStatus::Overdue
+                } else {
+                    StatementStatus::Open
+                };
+                let late_fee = (cny(unpaid)
+                    * self.config.taxes.late_payment_rate_per_day
+                    * Decimal::from(days_overdue))
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+                StatementView {
+                    month,
+                    amount: cny(amount),
+                    paid: cny(paid),
+                    unpaid: cny(unpaid),
+                    due_date: due,
+                    status,
+                    days_overdue,
+                    late_fee,
+                    declarations,
+                }
+            })
+            .collect()
+    }
+
+    /// Why consolidated tax is refused to an enterprise now, if it is.
+    fn suspension(
+        &self,
+        credit: tongguan_domain::enterprise::CreditLevel,
+        statements: &[StatementView],
+    ) -> Option<String> {
+        if credit.is_dishonest() {
+            return Some(format!(
+                "a {} enterprise may not use consolidated tax payment (GACC Ann. 2017 No. 45)",
+                credit.as_str()
+            ));
+        }
+        statements.iter().find(|s| s.status == StatementStatus::Overdue).map(|s| {
+            format!("the statement for {} is overdue; consolidated tax is suspended until it is paid", s.month)
+        })
+    }
+
+    pub async fn quota(&self, ctx: &Ctx, enterprise: Uuid) -> AppResult<QuotaView> {
+        let e = self.visible_enterprise(ctx, enterprise).await?;
+        let loaded = self.load_ledger(enterprise).await?;
+        let l = &loaded.ledger;
+        let statements = self.statements(l);
+        let suspension_reason = self.suspension(e.credit_level, &statements);
+        Ok(QuotaView {
+            enterprise_id: enterprise,
+            quota: cny(l.quota()),
+            available: cny(l.available()),
+            reserved: cny(l.reserved()),
+            owed: cny(l.owed()),
+            reservations: l
+                .open_reservations()
+                .map(|t| ReservationView {
+                    reference: t.reference.clone(),
+                    amount: cny(t.amount),
+                    at: t.at,
+                })
+                .collect(),
+            statements,
+            suspended: suspension_reason.is_some(),
+            suspension_reason,
+        })
+    }
+
+    /// Officers decide a registered guarantee; an approval raises the quota to the sum of the
+    /// approved guarantees in force.
+    pub async fn decide_guarantee(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        approve: bool,
+        reason: &str,
+    ) -> AppResult<Reply> {
+        require_role(ctx, &[Role::Officer])?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        if reason.trim().is_empty() {
+            return Err(invalid(
+                "reason",
+                "reason.required",
+                "give the reason for the decision",
+            ));
+        }
+        let row = self
+            .store
+            .document(DocTable::Guarantees, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("guarantee {id}")))?;
+        let mut g = guarantee_of(&row)?;
+        if g.status != GuaranteeStatus::Pending {
+            return Err(invalid(
+                "id",
+                "guarantee.decided",
+                format!("this guarantee is already {}", g.status.as_str()),
+            ));
+        }
+        let now = self.now();
+        g.status = if approve {
+            GuaranteeStatus::Approved
+        } else {
+            GuaranteeStatus::Rejected
+        };
+        g.decided_by = Some(ctx.actor_label());
+        g.decision_reason = Some(reason.trim().to_string());
+        g.version += 1;
+        let mut ops = vec![Op::PutDocument {
+            table: DocTable::Guarantees,
+            row: DocumentRow {
+                status: g.status.as_str().into(),
+                version: g.version,
+                updated_at: now,
+                body: serde_json::to_string(&g).map_err(|e| AppError::Internal(e.to_string()))?,
+                ..row.clone()
+            },
+            expected_version: Some(row.version),
+        }];
+        if approve {
+            let today = self.today();
+            let in_force = g.input.valid_from <= today && today <= g.input.valid_until;
+            let mut ledger = self.load_ledger(g.enterprise_id).await?;
+            let target = self.approved_guarantee_fen(g.enterprise_id).await?
+                + if in_force { fen(g.input.amount)? } else { 0 };
+            if let Some(t) = ledger.ledger.change_quota_to(
+                new_id(),
+                target,
+                format!("guarantee/{}:{}", g.input.issuer, g.input.number),
+                now,
+            ) {
+                ledger.apply(t)?;
+            }
+            ops.extend(ledger.ops()?);
+        }
+        let audit = self.audit_draft(
+            ctx,
+            if approve {
+                "guarantee.approve"
+            } else {
+                "guarantee.reject"
+            },
+            &format!("guarantee/{id}"),
+            reason.trim(),
+        );
+        self.commit_reply(ctx, Changeset::new(ops, audit), 200, &g, None)
+            .await
+    }
+
+    /// The taxes of a declaration at acceptance and the ledger ops reserving them.
+    pub(super) async fn assess_taxes(
+        &self,
+        d: &Declaration,
+        owner: &tongguan_domain::enterprise::Enterprise,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<(TaxState, Option<LoadedLedger>)> {
+        let c = &d.content;
+        let state = |method, total_fen, secured, reason: String, breakdown| TaxState {
+            method,
+            total_fen,
+            secured,
+            reason,
+            breakdown,
+            paid_at: None,
+            payment_reference: None,
+            reservation: None,
+        };
+        if c.direction == tongguan_domain::codes::Direction::Export {
+            return Ok((
+                state(
+                    TaxMethod::NoneDue,
+                    0,
+                    true,
+                    "exports: no import taxes".into(),
+                    None,
+                ),
+                None,
+            ));
+        }
+        if !c.items.iter().any(|i| taxable(&i.levy_method)) {
+            return Ok((
+                state(
+                    TaxMethod::NoneDue,
+                    0,
+                    true,
+                    "no item is levied (征免方式)".into(),
+                    None,
+                ),
+                None,
+            ));
+        }
+        let tariff = self.taxes.tariff();
+        let Some(table) = tariff.as_ref() else {
+            return Ok((
+                state(
+                    TaxMethod::Unassessed,
+                    0,
+                    true,
+                    "no tariff table is loaded".into(),
+                    None,
+                ),
+                None,
+            ));
+        };
+        let input = tongguan_tax::compute::TaxInput {
+            declaration_date: super::china_date(now),
+            transaction_terms: c.head.transaction_terms.clone(),
+            freight: c.head.freight.clone(),
+            insurance: c.head.insurance.clone(),
+            other_charges: c.head.other_charges.clone(),
+            items: c
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| taxable(&i.levy_method))
+                .map(|(n, i)| tongguan_tax::compute::TaxItem {
+                    item_no: n as u32 + 1,
+                    commodity_code: i.commodity_code.clone(),
+                    quantity: i.quantity,
+                    unit: i.unit.clone(),
+                    total_price: i.total_price,
+                    currency: i.currency.clone(),
+                    origin_country: i.origin_country.clone(),
+                })
+                .collect(),
+            origin: c.head.origin_certificate.as_ref().map(|o| {
+                tongguan_tax::compute::OriginClaim {
+                    agreement: o.agreement.clone(),
+                    partner: o.exporting_party.clone(),
+                    // Until the origin module verifies certificates (issue 7), a referenced
+                    // certificate is taken as declared.
+                    valid: true,
+                    reference: o.number.clone(),
+                }
+            }),
+        };
+        let breakdown = match tongguan_tax::compute::compute(
+            &input,
+            table,
+            &self.taxes.rates(),
+            &self.config.taxes.rules,
+        ) {
+            Ok(b) => b,
+            Err(e) => {
+                return Ok((
+                    state(
+                        TaxMethod::Unassessed,
+                        0,
+                        true,
+                        format!("assessed after release: {e}"),
+                        None,
+                    ),
+                    None,
+                ));
+            }
+        };
+        let total = fen(breakdown.totals.total.round_dp(2))?;
+        let value = serde_json::to_value(&breakdown).ok();
+        if total == 0 {
+            return Ok((
+                state(
+                    TaxMethod::NoneDue,
+                    0,
+                    true,
+                    "all taxes waived or zero".into(),
+                    value,
+                ),
+                None,
+            ));
+        }
+        if !c.head.modes.consolidated_tax {
+            return Ok((
+                state(
+                    TaxMethod::PayBeforeRelease,
+                    total,
+                    false,
+                    "pay before release (先税后放)".into(),
+                    value,
+                ),
+                None,
+            ));
+        }
+        let mut ledger = self.load_ledger(owner.id).await?;
+        let statements = self.statements(&ledger.ledger);
+        if let Some(why) = self.suspension(owner.credit_level, &statements) {
+            return Ok((
+                state(
+                    TaxMethod::PayBeforeRelease,
+                    total,
+                    false,
+                    format!("pay before release: {why}"),
+                    value,
+                ),
+                None,
+            ));
+        }
+        let available = ledger.ledger.available();
+        if available < total {
+            return Ok((
+                state(
+                    TaxMethod::PayBeforeRelease,
+                    total,
+                    false,
+                    format!(
+                        "pay before release: the guarantee quota is short (needs {}, {} available)",
+                        cny(total),
+                        cny(available)
+                    ),
+                    value,
+                ),
+                None,
+            ));
+        }
+        let reservation = new_id();
+        ledger.apply(Transfer::reserve(
+            reservation,
+            owner.id,
+            total,
+            format!("declaration/{}", d.id),
+            now,
+        ))?;
+        let mut s = state(
+            TaxMethod::Consolidated,
+            total,
+            true,
+            "reserved against the guarantee quota (汇总征税)".into(),
+            value,
+        );
+        s.reservation = Some(reservation);
+        Ok((s, Some(ledger)))
+    }
+
+    /// Ledger ops for declarations whose status changed: a consolidated reservation is posted
+    /// at release (the taxes join the month's statement) and voided at cancellation.
+    pub(super) async fn settle_reservations(
+        &self,
+        changes: &[(Status, &Declaration)],
+    ) -> AppResult<Vec<Op>> {
+        let mut by_enterprise: std::collections::BTreeMap<Uuid, LoadedLedger> = Default::default();
+        let now = self.now();
+        for (before, d) in changes {
+            let Some(tax) = d
+                .tax
+                .as_ref()
+                .filter(|t| t.method == TaxMethod::Consolidated)
+            else {
+                continue;
+            };
+            let Some(reservation) = tax.reservation else {
+                continue;
+            };
+            let transfer = if !before.is_released() && d.status.is_released() {
+                Transfer::post(
+                    new_id(),
+                    d.owner_id,
+                    reservation,
+                    tax.total_fen,
+                    format!("declaration/{}", d.id),
+                    now,
+                )
+            } else if *before != Status::Cancelled && d.status == Status::Cancelled {
+                Transfer::void(
+                    new_id(),
+                    d.owner_id,
+                    reservation,
+                    format!("declaration/{}", d.id),
+                    now,
+                )
+            } else {
+                continue;
+            };
+            let ledger = match by_enterprise.entry(d.owner_id) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(self.load_ledger(d.owner_id).await?)
+                }
+            };
+            ledger.apply(transfer)?;
+        }
+        let mut ops = Vec::new();
+        for l in by_enterprise.values() {
+            ops.extend(l.ops()?);
+        }
+        Ok(ops)
+    }
+
+    /// A payment of a month's statement restores the quota.
+    pub async fn pay_statement(
+        &self,
+        ctx: &Ctx,
+        enterprise: Uuid,
+        month: &str,
+        input: &StatementPaymentInput,
+    ) -> AppResult<Reply> {
+        require_role(ctx, &[Role::Officer, Role::EnterpriseUser, Role::Admin])?;
+        self.visible_enterprise(ctx, enterprise).await?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        if parse_month(month).is_none() {
+            return Err(invalid("month", "month.format", "a month written YYYY-MM"));
+        }
+        if input.reference.trim().is_empty() {
+            return Err(invalid(
+                "reference",
+                "payment.reference",
+                "name the bank transfer or receipt",
+            ));
+        }
+        let amount = fen(input.amount)?;
+        let mut ledger = self.load_ledger(enterprise).await?;
+        let unpaid = self
+            .statements(&ledger.ledger)
+            .into_iter()
+            .find(|s| s.month == month)
+            .map_or(Ok(0), |s| fen(s.unpaid))?;
+        if amount <= 0 || amount > unpaid {
+            return Err(invalid(
+                "amount",
+                "payment.amount",
+                format!("the statement for {month} has {} unpaid", cny(unpaid)),
+            ));
+        }
+        let now = self.now();
+        ledger.apply(Transfer::pay(
+            new_id(),
+            enterprise,
+            amount,
+            statement_ref(month),
+            now,
+        ))?;
+        let ops = ledger.ops()?;
+        let audit = self.audit_draft(
+            ctx,
+            "statement.payment",
+            &format!("enterprise/{enterprise}/statement/{month}"),
+            &format!("CNY {} paid ({})", cny(amount), input.reference.trim()),
+        );
+        let statement = self
+            .statements(&ledger.ledger)
+            .into_iter()
+            .find(|s| s.month == month);
+        self.commit_reply(ctx, Changeset::new(ops, audit), 200, &statement, None)
+            .await
+    }
+}
+
+impl App {
+    /// An officer records the payment of a pay-before-release declaration's taxes; goods
+    /// waiting for it are released.
+    pub async fn record_payment(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        input: &PaymentInput,
+    ) -> AppResult<Reply> {
+        self.transition_payment(ctx, id, input.reference.trim())
+            .await
+    }
+}

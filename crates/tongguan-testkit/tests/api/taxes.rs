@@ -1,0 +1,351 @@
+//! Taxes, exchange rates, guarantees and consolidated tax (M1 汇总征税) end to end.
+
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use tongguan_client::{
+    ExchangeRateInput, GuaranteeInput, GuaranteeKind, StatementPaymentInput, StatementStatus,
+};
+use tongguan_domain::codes::Direction;
+use tongguan_domain::lifecycle::{Status, TaxMethod};
+use tongguan_testkit::{Db, on_both_databases};
+
+use crate::clearance::{CONTAINER, arrival, content, manifest, submit, world};
+
+fn month(d: NaiveDate) -> String {
+    format!("{:04}-{:02}", d.year(), d.month())
+}
+
+fn today() -> NaiveDate {
+    (Utc::now() + Duration::hours(8)).date_naive()
+}
+
+/// USD at 7.1000 CNY for this month (a test figure, not a published rate).
+async fn usd_rate(w: &crate::clearance::World) {
+    w.t.admin()
+        .set_exchange_rate(
+            "USD",
+            &month(today()),
+            &ExchangeRateInput {
+                cny_per_unit: Decimal::new(71000, 4),
+                source: "test fixture".into(),
+            },
+        )
+        .await
+        .expect("rate");
+}
+
+/// 200 laptops at USD 450.50 CIF = USD 90,100.00 = CNY 639,710.00 at 7.1000. Tariff line
+/// 8471.3090: MFN 0 %, VAT 13 % (data/tariff/rates.csv). Duty 0; VAT 639,710.00 × 13 % =
+/// 83,162.30 (Tariff Law / VAT: (value + duty + consumption tax) × rate).
+const VAT_FEN: i64 = 8_316_230;
+
+async fn guarantee(w: &crate::clearance::World, amount: i64) -> uuid::Uuid {
+    let g = w
+        .importer
+        .register_guarantee(
+            w.enterprise,
+            &GuaranteeInput {
+                kind: GuaranteeKind::BankGuarantee,
+                issuer: "Bank of China Shenzhen Branch".into(),
+                number: format!("LG-{amount}"),
+                amount: Decimal::new(amount, 0),
+                valid_from: today() - Duration::days(30),
+                valid_until: today() + Duration::days(365),
+            },
+        )
+        .await
+        .expect("register guarantee");
+    assert_eq!(
+        w.importer.quota(w.enterprise).await.expect("quota").quota,
+        Decimal::ZERO,
+        "not before approval"
+    );
+    w.officer
+        .decide_guarantee(g.id, true, "guarantee letter verified with the bank")
+        .await
+        .expect("approve");
+    g.id
+}
+
+/// Without consolidated tax the goods wait for payment; the officer records it and they go.
+async fn pay_before_release(db: Db) {
+    let w = world(db, "routine").await;
+    usd_rate(&w).await;
+    manifest(&w.importer, "TAX0000001", &[CONTAINER]).await;
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "TAX0000001",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    let tax = d.declaration.tax.clone().expect("tax");
+    assert_eq!(tax.method, TaxMethod::PayBeforeRelease);
+    assert_eq!(tax.total_fen, VAT_FEN);
+    let breakdown = tax.breakdown.expect("breakdown");
+    assert_eq!(breakdown["totals"]["vat"], "83162.30");
+    assert_eq!(breakdown["customs_value_cny"], "639710.00");
+    w.terminal
+        .report_arrival(&arrival(Some("TAX0000001"), &[]))
+        .await
+        .expect("arrival");
+    let waiting = w
+        .importer
+        .declaration(d.declaration.id)
+        .await
+        .expect("read");
+    assert_eq!(waiting.declaration.status, Status::AwaitingPayment);
+    assert_eq!(
+        w.terminal.gate(CONTAINER).await.expect("gate").action,
+        tongguan_client::GateAction::Hold
+    );
+    // The enterprise cannot confirm its own payment; the officer records it.
+    assert_eq!(
+        w.importer
+            .record_payment(d.declaration.id, "self")
+            .await
+            .expect_err("enterprise")
+            .status(),
+        Some(403)
+    );
+    let paid = w
+        .officer
+        .record_payment(d.declaration.id, "ICBC 20261127-0042")
+        .await
+        .expect("paid");
+    assert_eq!(paid.declaration.status, Status::Released);
+    assert_eq!(
+        paid.declaration
+            .tax
+            .expect("tax")
+            .payment_reference
+            .as_deref(),
+        Some("ICBC 20261127-0042")
+    );
+}
+
+/// Consolidated tax: the quota is reserved at acceptance, posted at release, owed on the
+/// month's statement (due the 5th working day of the next month), restored by payment.
+async fn consolidated_tax(db: Db) {
+    let w = world(db, "advanced_certified").await;
+    usd_rate(&w).await;
+    guarantee(&w, 1_000_000).await;
+    manifest(&w.importer, "TAX0000002", &[CONTAINER]).await;
+    let mut c = content(&w.uscc, "TAX0000002", &[CONTAINER], Direction::Import);
+    c.head.modes.consolidated_tax = true;
+    let d = w
+        .importer
+        .create_declaration(&submit(c))
+        .await
+        .expect("declare");
+    let tax = d.declaration.tax.clone().expect("tax");
+    assert_eq!(tax.method, TaxMethod::Consolidated, "{}", tax.reason);
+    let q = w.importer.quota(w.enterprise).await.expect("quota");
+    assert_eq!(q.quota, Decimal::new(1_000_000, 0));
+    assert_eq!(q.reserved, Decimal::new(VAT_FEN, 2));
+    assert_eq!(q.available, Decimal::new(100_000_000 - VAT_FEN, 2));
+    assert_eq!(q.reservations.len(), 1);
+
+    w.terminal
+        .report_arrival(&arrival(Some("TAX0000002"), &[]))
+        .await
+        .expect("arrival");
+    assert_eq!(
+        w.importer
+            .declaration(d.declaration.id)
+            .await
+            .expect("read")
+            .declaration
+            .status,
+        Status::Released,
+        "released on the guarantee (先放后税)"
+    );
+    let q = w.importer.quota(w.enterprise).await.expect("quota");
+    assert_eq!(q.reserved, Decimal::ZERO);
+    assert_eq!(q.owed, Decimal::new(VAT_FEN, 2));
+    let s = q.statements.first().expect("statement").clone();
+    assert_eq!(s.month, month(today()));
+    assert_eq!(s.amount, Decimal::new(VAT_FEN, 2));
+    assert_eq!(s.status, StatementStatus::Open);
+    let due = s
+        .due_date
+        .expect("due date from the State Council calendar");
+    assert!(
+        due > today() && due.day() <= 12,
+        "the 5th working day of next month: {due}"
+    );
+
+    // Late: the statement is overdue, accrues 0.05 % a day, and suspends the mode.
+    w.t.clock
+        .set(Utc::now() + Duration::days((due - today()).num_days() + 3));
+    let q = w.importer.quota(w.enterprise).await.expect("quota");
+    let s = q.statements.first().expect("statement");
+    assert_eq!(s.status, StatementStatus::Overdue);
+    assert_eq!(s.days_overdue, 3);
+    assert_eq!(
+        s.late_fee,
+        Decimal::new(12474, 2),
+        "83,162.30 × 0.05 % × 3 = 124.74"
+    );
+    assert!(q.suspended);
+    manifest(&w.importer, "TAX0000003", &["MSKU9070323"]).await;
+    let mut c = content(&w.uscc, "TAX0000003", &["MSKU9070323"], Direction::Import);
+    c.head.modes.consolidated_tax = true;
+    let late = w.importer.create_declaration(&submit(c)).await;
+    // The late clock may lack that month's rate: either unassessed, or refused consolidated tax.
+    if let Ok(late) = late {
+        let t = late.declaration.tax.expect("tax");
+        assert_ne!(t.method, TaxMethod::Consolidated, "suspended: {}", t.reason);
+    }
+
+    // Paying restores the quota and ends the suspension.
+    let paid = w
+        .importer
+        .pay_statement(
+            w.enterprise,
+            &s.month,
+            &StatementPaymentInput {
+                amount: Decimal::new(VAT_FEN, 2),
+                reference: "BOC 20261205-0007".into(),
+            },
+        )
+        .await
+        .expect("pay")
+        .expect("statement");
+    assert_eq!(paid.status, StatementStatus::Paid);
+    let q = w.importer.quota(w.enterprise).await.expect("quota");
+    assert_eq!(q.owed, Decimal::ZERO);
+    assert_eq!(q.available, Decimal::new(1_000_000, 0));
+    assert!(!q.suspended);
+    let over = w
+        .importer
+        .pay_statement(
+            w.enterprise,
+            &s.month,
+            &StatementPaymentInput {
+                amount: Decimal::ONE,
+                reference: "again".into(),
+            },
+        )
+        .await
+        .expect_err("nothing left to pay");
+    assert_eq!(over.rules(), vec!["payment.amount"]);
+}
+
+/// A short quota, a dishonest enterprise: consolidated tax falls back to pay-before-release
+/// with the reason; another enterprise sees none of it.
+async fn fallbacks_and_privacy(db: Db) {
+    let w = world(db, "routine").await;
+    usd_rate(&w).await;
+    guarantee(&w, 10_000).await;
+    manifest(&w.importer, "TAX0000004", &[CONTAINER]).await;
+    let mut c = content(&w.uscc, "TAX0000004", &[CONTAINER], Direction::Import);
+    c.head.modes.consolidated_tax = true;
+    let d = w
+        .importer
+        .create_declaration(&submit(c))
+        .await
+        .expect("declare");
+    let tax = d.declaration.tax.expect("tax");
+    assert_eq!(tax.method, TaxMethod::PayBeforeRelease);
+    assert!(tax.reason.contains("quota is short"), "{}", tax.reason);
+    assert_eq!(
+        w.importer
+            .quota(w.enterprise)
+            .await
+            .expect("quota")
+            .available,
+        Decimal::new(10_000, 0),
+        "nothing reserved"
+    );
+
+    let other = w.t.enterprise("Nosy Trading", 103, "routine", &[]).await;
+    let nosy =
+        w.t.user("clerk.n", "enterprise_user", Some(other.id), None, &[])
+            .await;
+    assert_eq!(
+        nosy.quota(w.enterprise).await.expect_err("quota").status(),
+        Some(404)
+    );
+    assert_eq!(
+        nosy.guarantees(w.enterprise)
+            .await
+            .expect_err("guarantees")
+            .status(),
+        Some(404)
+    );
+    let g = w
+        .importer
+        .guarantees(w.enterprise)
+        .await
+        .expect("own guarantees");
+    assert_eq!(
+        nosy.decide_guarantee(g[0].id, true, "self-service")
+            .await
+            .expect_err("not an officer")
+            .status(),
+        Some(403)
+    );
+
+    let bad = w
+        .importer
+        .register_guarantee(
+            w.enterprise,
+            &GuaranteeInput {
+                kind: GuaranteeKind::Insurance,
+                issuer: "".into(),
+                number: "X".into(),
+                amount: Decimal::new(-5, 3),
+                valid_from: today(),
+                valid_until: today() - Duration::days(1),
+            },
+        )
+        .await
+        .expect_err("bad guarantee");
+    let rules = bad.rules();
+    for r in ["required", "amount.fen", "guarantee.dates"] {
+        assert!(rules.iter().any(|x| x == r), "{r} in {rules:?}");
+    }
+}
+
+/// Many simultaneous consolidated declarations against one quota never overdraw it.
+async fn concurrent_reservations(db: Db) {
+    let w = world(db, "advanced_certified").await;
+    usd_rate(&w).await;
+    // Room for exactly 3 declarations of 83,162.30.
+    guarantee(&w, 250_000).await;
+    let n = 8;
+    for i in 0..n {
+        manifest(&w.importer, &format!("CONC{i:06}"), &[]).await;
+    }
+    let calls = (0..n).map(|i| {
+        let (c, uscc) = (w.importer.clone(), w.uscc.clone());
+        async move {
+            let mut content = content(&uscc, &format!("CONC{i:06}"), &[], Direction::Import);
+            content.head.modes.consolidated_tax = true;
+            c.create_declaration(&submit(content)).await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut consolidated = 0;
+    for r in results {
+        let d = r.expect("every declaration is accepted, one way or the other");
+        if d.declaration.tax.expect("tax").method == TaxMethod::Consolidated {
+            consolidated += 1;
+        }
+    }
+    assert_eq!(consolidated, 3, "exactly as many as the quota covers");
+    let q = w.importer.quota(w.enterprise).await.expect("quota");
+    assert!(q.available >= Decimal::ZERO);
+    assert_eq!(q.reserved, Decimal::new(3 * VAT_FEN, 2));
+}
+
+on_both_databases! {
+    taxes_unpaid_hold_the_release_until_paid => pay_before_release,
+    consolidated_tax_reserve_post_statement_pay => consolidated_tax,
+    consolidated_tax_falls_back_and_stays_private => fallbacks_and_privacy,
+    simultaneous_reservations_never_overdraw_the_quota => concurrent_reservations,
+}
