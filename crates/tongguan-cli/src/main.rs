@@ -83,8 +83,41 @@ enum Command {
         #[command(subcommand)]
         command: RefdataCommand,
     },
+    /// Tariff table through a running server.
+    Tariff {
+        #[command(subcommand)]
+        command: TariffCommand,
+    },
+    /// Import monthly customs exchange rates (CSV: currency,month,cny_per_unit,source; admin token).
+    ImportRates {
+        file: PathBuf,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
     /// Print the OpenAPI 3.1 document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum TariffCommand {
+    /// The line in force for a code, e.g. `tongguan tariff get 8471.3090`.
+    Get {
+        code: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Load a tariff table version from the documented CSV (admin token).
+    Load {
+        file: PathBuf,
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        valid_from: chrono::NaiveDate,
+        #[arg(long)]
+        source: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -342,6 +375,35 @@ async fn main() -> Result<()> {
                 print_json(&c.load_reference(dataset(&ds)?, &params, &csv).await?)
             }
         },
+        Command::Tariff { command } => match command {
+            TariffCommand::Get { code, remote } => {
+                let c = tongguan_client::Client::new(&remote.server).with_token(&remote.token);
+                print_json(&c.tariff_line(&code).await?)
+            }
+            TariffCommand::Load {
+                file,
+                label,
+                valid_from,
+                source,
+                remote,
+            } => {
+                let csv = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let c = tongguan_client::Client::new(&remote.server).with_token(&remote.token);
+                let params = tongguan_api::NewVersionParams {
+                    label,
+                    valid_from,
+                    source,
+                };
+                print_json(&c.load_tariff(&params, &csv).await?)
+            }
+        },
+        Command::ImportRates { file, remote } => {
+            let csv = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let c = tongguan_client::Client::new(&remote.server).with_token(&remote.token);
+            print_json(&c.import_exchange_rates(&csv).await?)
+        }
         Command::Openapi => {
             println!("{}", tongguan_server::http::openapi_json());
             Ok(())

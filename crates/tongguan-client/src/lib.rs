@@ -637,6 +637,44 @@ impl Client {
         .await
     }
 
+    /// The tariff line in force for a code today.
+    pub async fn tariff_line(&self, code: &str) -> Result<serde_json::Value> {
+        self.get(&format!("/api/v1/tariff/{}", encode(code))).await
+    }
+
+    /// Loads a tariff table version from its CSV (admin).
+    pub async fn load_tariff(
+        &self,
+        params: &NewVersionParams,
+        csv: &str,
+    ) -> Result<serde_json::Value> {
+        self.csv(
+            &format!(
+                "/api/v1/tariff/versions?label={}&valid_from={}&source={}",
+                encode(&params.label),
+                params.valid_from,
+                encode(&params.source)
+            ),
+            csv,
+        )
+        .await
+    }
+
+    /// Imports monthly exchange rates from CSV (admin).
+    pub async fn import_exchange_rates(&self, csv: &str) -> Result<serde_json::Value> {
+        self.csv("/api/v1/exchange-rates", csv).await
+    }
+
+    async fn csv(&self, path: &str, csv: &str) -> Result<serde_json::Value> {
+        let resp = self
+            .builder(Method::POST, path)
+            .header("content-type", "text/csv; charset=utf-8")
+            .body(csv.to_string())
+            .send()
+            .await?;
+        Self::finish(resp).await
+    }
+
     pub async fn record_payment(
         &self,
         declaration: Uuid,

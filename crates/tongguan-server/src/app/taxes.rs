@@ -1046,3 +1046,147 @@ impl App {
             .await
     }
 }
+
+/// Where a tariff table version comes from (`POST /api/v1/tariff/versions` query).
+pub use tongguan_api::NewVersionParams as TariffVersionParams;
+
+fn tax_error(e: &tongguan_tax::compute::TaxError) -> AppError {
+    invalid(&e.path(), e.rule(), e.to_string())
+}
+
+impl App {
+    /// Admin: loads a full (or newer) tariff table from the documented CSV
+    /// (crates/tongguan-tax/src/tariff.rs). It is in force from `valid_from`.
+    pub async fn load_tariff(
+        &self,
+        ctx: &Ctx,
+        params: &TariffVersionParams,
+        csv: &str,
+    ) -> AppResult<Reply> {
+        require_role(ctx, &[Role::Admin])?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        if params.label.trim().is_empty() || params.source.trim().is_empty() {
+            return Err(invalid(
+                "label",
+                "tariff.label_and_source",
+                "give a label and the source of the table",
+            ));
+        }
+        let lines = tongguan_tax::tariff::parse_tariff_csv(csv).map_err(|e| tax_error(&e))?;
+        let n = lines.len();
+        tongguan_tax::tariff::TariffTable::new(lines).map_err(|e| tax_error(&e))?;
+        let seq = self
+            .store
+            .tariff_versions()
+            .await?
+            .iter()
+            .map(|v| v.seq)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let row = tongguan_store::TariffVersionRow {
+            id: new_id(),
+            seq,
+            label: params.label.trim().to_string(),
+            valid_from: params.valid_from,
+            source: params.source.trim().to_string(),
+            shipped: false,
+            loaded_at: self.now(),
+            loaded_by: ctx.actor_label(),
+            csv: csv.to_string(),
+        };
+        let info = serde_json::json!({ "label": row.label, "valid_from": row.valid_from, "source": row.source, "lines": n });
+        let audit = self.audit_draft(
+            ctx,
+            "tariff.load",
+            &format!("tariff/{}", row.label),
+            &format!("{n} lines from {}", row.source),
+        );
+        let reply = self
+            .commit_reply(
+                ctx,
+                Changeset::new(vec![Op::InsertTariffVersion(Box::new(row))], audit),
+                201,
+                &info,
+                None,
+            )
+            .await?;
+        self.reload_tariff().await?;
+        Ok(reply)
+    }
+
+    /// The tariff line in force for a 10- or 8-digit code on a date.
+    pub fn tariff_line(
+        &self,
+        code: &str,
+        on: chrono::NaiveDate,
+    ) -> AppResult<tongguan_tax::tariff::TariffLine> {
+        let code: String = code.chars().filter(|c| c.is_ascii_digit()).collect();
+        let tariff = self.taxes.tariff();
+        tariff
+            .as_ref()
+            .as_ref()
+            .and_then(|t| t.lookup(&code, on))
+            .cloned()
+            .ok_or_else(|| {
+                AppError::NotFound(format!("tariff line {code} in the table in force on {on}"))
+            })
+    }
+
+    /// Admin: imports monthly exchange rates from CSV (`currency,month,cny_per_unit,source`).
+    pub async fn import_exchange_rates(&self, ctx: &Ctx, csv: &str) -> AppResult<Reply> {
+        require_role(ctx, &[Role::Admin])?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let rates =
+            tongguan_tax::exchange::ExchangeRates::parse_csv(csv).map_err(|e| tax_error(&e))?;
+        let catalog = self.catalog();
+        let mut v = Violations::new();
+        for (i, r) in rates.iter().enumerate() {
+            if r.currency == "CNY"
+                || !catalog.contains(tongguan_refdata::DatasetId::Currencies, &r.currency)
+            {
+                v.push(
+                    format!("body/line/{}", i + 2),
+                    "currency.unknown",
+                    format!(
+                        "'{}' is not an ISO 4217 currency other than CNY",
+                        r.currency
+                    ),
+                );
+            }
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let now = self.now();
+        let ops: Vec<Op> = rates
+            .iter()
+            .map(|r| {
+                Op::UpsertExchangeRate(ExchangeRateRow {
+                    currency: r.currency.clone(),
+                    month: r.month_label(),
+                    cny_per_unit: r.cny_per_unit.normalize().to_string(),
+                    source: r.source.clone(),
+                    set_by: ctx.actor_label(),
+                    set_at: now,
+                })
+            })
+            .collect();
+        let info = serde_json::json!({ "rates": ops.len() });
+        let audit = self.audit_draft(
+            ctx,
+            "exchange_rate.import",
+            "exchange_rates",
+            &format!("{} monthly rates imported", ops.len()),
+        );
+        let reply = self
+            .commit_reply(ctx, Changeset::new(ops, audit), 201, &info, None)
+            .await?;
+        self.reload_exchange_rates().await?;
+        Ok(reply)
+    }
+}

@@ -85,6 +85,7 @@ pub fn router() -> Router<AppState> {
             get(guarantees).post(register_guarantee),
         )
         .merge(router_more())
+        .merge(router_tariff())
 }
 
 #[utoipa::path(post, path = "/api/v1/guarantees/{id}/decision", tag = "taxes", request_body = tongguan_api::DecisionInput,
@@ -148,5 +149,57 @@ pub fn router_more() -> Router<AppState> {
         .route(
             "/api/v1/declarations/{id}/payment",
             axum::routing::post(record_payment),
+        )
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DateQuery {
+    /// The day (default: today in China).
+    pub date: Option<chrono::NaiveDate>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tariff/{code}", tag = "taxes", params(("code" = String, Path, description = "10 or 8 digits, dots allowed"), DateQuery),
+    responses((status = 200, body = tongguan_tax::tariff::TariffLine), (status = 404, body = Problem)))]
+pub async fn tariff_line(
+    State(app): State<AppState>,
+    _c: Caller,
+    Path(code): Path<String>,
+    Q(q): Q<DateQuery>,
+) -> ApiResult<axum::Json<tongguan_tax::tariff::TariffLine>> {
+    let on = q.date.unwrap_or_else(|| app.today());
+    Ok(axum::Json(app.tariff_line(&code, on)?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tariff/versions", tag = "taxes",
+    params(tongguan_api::NewVersionParams, ("Idempotency-Key" = String, Header)),
+    request_body(content = String, content_type = "text/csv", description = "The tariff CSV documented in crates/tongguan-tax/src/tariff.rs"),
+    responses((status = 201, description = "Stored; in force from valid_from"), (status = 422, body = Problem)))]
+pub async fn load_tariff(
+    State(app): State<AppState>,
+    Q(params): Q<tongguan_api::NewVersionParams>,
+    m: super::extract::CsvMutation,
+) -> ApiResult<Response> {
+    Ok(reply(app.load_tariff(&m.ctx, &params, &m.text).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange-rates", tag = "taxes", params(("Idempotency-Key" = String, Header)),
+    request_body(content = String, content_type = "text/csv", description = "currency,month,cny_per_unit,source"),
+    responses((status = 201, description = "Imported"), (status = 422, body = Problem)))]
+pub async fn import_exchange_rates(
+    State(app): State<AppState>,
+    m: super::extract::CsvMutation,
+) -> ApiResult<Response> {
+    Ok(reply(app.import_exchange_rates(&m.ctx, &m.text).await?))
+}
+
+pub fn router_tariff() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/tariff/versions", axum::routing::post(load_tariff))
+        .route("/api/v1/tariff/{code}", get(tariff_line))
+        .route(
+            "/api/v1/exchange-rates",
+            axum::routing::post(import_exchange_rates),
         )
 }

@@ -343,7 +343,84 @@ async fn concurrent_reservations(db: Db) {
     assert_eq!(q.reserved, Decimal::new(3 * VAT_FEN, 2));
 }
 
+/// Admins import monthly rates and load a newer tariff table; declarations use them.
+async fn admin_loads_rates_and_tariff(db: Db) {
+    let w = world(db, "routine").await;
+    let admin = w.t.admin();
+    let m = month(today());
+    let bad = admin
+        .import_exchange_rates(&format!(
+            "currency,month,cny_per_unit,source\nQQQ,{m},1.0,test\n"
+        ))
+        .await
+        .expect_err("unknown currency");
+    assert_eq!(bad.rules(), vec!["currency.unknown"]);
+    assert_eq!(
+        bad.problem().expect("problem").violations[0].path,
+        "body/line/2"
+    );
+    admin
+        .import_exchange_rates(&format!("currency,month,cny_per_unit,source\nUSD,{m},7.1000,test fixture\nEUR,{m},7.7000,test fixture\n"))
+        .await
+        .expect("import");
+    assert_eq!(admin.exchange_rates().await.expect("rates").len(), 2);
+    assert_eq!(
+        w.importer.tariff_line("8471.3090").await.expect("line")["vat_rate"],
+        "0.13"
+    );
+
+    // A newer table in force from yesterday: laptops at a (fictitious) 5 % MFN rate.
+    let csv = format!(
+        "code,description,valid_from,valid_until,mfn,provisional,general,agreements,vat,consumption_tax,consumption_tax_threshold,consumption_tax_below_threshold,source,notes\n84713090,Laptops (test table),{},,5%,,70%,,13%,,,,test,\n",
+        today() - Duration::days(1)
+    );
+    let params = tongguan_client::NewVersionParams {
+        label: "test-2026".into(),
+        valid_from: today() - Duration::days(1),
+        source: "test fixture".into(),
+    };
+    assert_eq!(
+        w.importer
+            .load_tariff(&params, &csv)
+            .await
+            .expect_err("not an admin")
+            .status(),
+        Some(403)
+    );
+    let broken = admin
+        .load_tariff(&params, "code,description\n1234,x\n")
+        .await
+        .expect_err("broken csv");
+    assert_eq!(broken.status(), Some(422));
+    admin.load_tariff(&params, &csv).await.expect("load");
+    assert_eq!(
+        w.importer.tariff_line("84713090").await.expect("line")["mfn"]["rate"],
+        "0.05"
+    );
+    manifest(&w.importer, "TAX0000009", &[CONTAINER]).await;
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "TAX0000009",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    let b = d
+        .declaration
+        .tax
+        .expect("tax")
+        .breakdown
+        .expect("breakdown");
+    // 639,710.00 × 5 % = 31,985.50 duty; VAT (639,710.00 + 31,985.50) × 13 % = 87,320.42.
+    assert_eq!(b["totals"]["duty"], "31985.50");
+    assert_eq!(b["totals"]["vat"], "87320.42");
+}
+
 on_both_databases! {
+    admins_load_exchange_rates_and_a_newer_tariff => admin_loads_rates_and_tariff,
     taxes_unpaid_hold_the_release_until_paid => pay_before_release,
     consolidated_tax_reserve_post_statement_pay => consolidated_tax,
     consolidated_tax_falls_back_and_stays_private => fallbacks_and_privacy,
