@@ -89,7 +89,7 @@ async fn run(label: &str, store: Store) {
             .expect("seed");
         let now = app.now();
         commit_transfer(&app, &sys, id, || {
-            Transfer::increase_quota(Uuid::now_v7(), id, 1_000_000_000_00, "guarantee/bench", now)
+            Transfer::increase_quota(Uuid::now_v7(), id, 100_000_000_000, "guarantee/bench", now)
         })
         .await;
         enterprises.push(id);
