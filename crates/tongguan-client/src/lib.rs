@@ -637,6 +637,11 @@ impl Client {
         .await
     }
 
+    /// Officers: every enterprise's quota and statements.
+    pub async fn quotas(&self) -> Result<Vec<QuotaView>> {
+        self.get("/api/v1/quotas").await
+    }
+
     /// The tariff line in force for a code today.
     pub async fn tariff_line(&self, code: &str) -> Result<serde_json::Value> {
         self.get(&format!("/api/v1/tariff/{}", encode(code))).await

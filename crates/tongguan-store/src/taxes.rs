@@ -99,6 +99,16 @@ impl Store {
         .await
     }
 
+    /// Enterprises that have a quota ledger.
+    pub async fn ledger_enterprises(&self) -> Result<Vec<Uuid>> {
+        self.query(
+            "SELECT enterprise_id FROM ledgers ORDER BY enterprise_id",
+            vec![],
+            |r| uuid(r, 0, "ledgers"),
+        )
+        .await
+    }
+
     /// An enterprise's ledger state and its version.
     pub async fn ledger(&self, enterprise: Uuid) -> Result<Option<(i64, String)>> {
         Ok(self

@@ -1190,3 +1190,17 @@ impl App {
         Ok(reply)
     }
 }
+
+impl App {
+    /// Officers and admins: every enterprise with a consolidated-tax quota, with its
+    /// reservations and statements (overdue ones first).
+    pub async fn quotas(&self, ctx: &Ctx) -> AppResult<Vec<QuotaView>> {
+        require_role(ctx, &[Role::Officer, Role::Admin])?;
+        let mut out = Vec::new();
+        for id in self.store.ledger_enterprises().await? {
+            out.push(self.quota(ctx, id).await?);
+        }
+        out.sort_by_key(|q| !q.suspended);
+        Ok(out)
+    }
+}

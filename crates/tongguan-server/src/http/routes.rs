@@ -451,7 +451,7 @@ pub fn api() -> Router<AppState> {
           super::taxes::guarantees, super::taxes::register_guarantee,
           super::taxes::decide_guarantee, super::taxes::quota, super::taxes::pay_statement,
           super::taxes::record_payment, super::taxes::tariff_line, super::taxes::load_tariff,
-          super::taxes::import_exchange_rates),
+          super::taxes::import_exchange_rates, super::taxes::quotas),
     components(schemas(Problem, tongguan_domain::Violation)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -202,4 +202,14 @@ pub fn router_tariff() -> Router<AppState> {
             "/api/v1/exchange-rates",
             axum::routing::post(import_exchange_rates),
         )
+        .route("/api/v1/quotas", get(quotas))
+}
+
+#[utoipa::path(get, path = "/api/v1/quotas", tag = "taxes",
+    responses((status = 200, body = Vec<crate::app::taxes::QuotaView>, description = "Officers: every enterprise's quota and statements, suspended ones first"), (status = 403, body = Problem)))]
+pub async fn quotas(
+    State(app): State<AppState>,
+    c: Caller,
+) -> ApiResult<axum::Json<Vec<crate::app::taxes::QuotaView>>> {
+    Ok(axum::Json(app.quotas(&c.ctx).await?))
 }

@@ -77,35 +77,47 @@ pub(crate) struct World {
     pub(crate) enterprise: uuid::Uuid,
 }
 
-pub(crate) async fn world(db: Db, credit: &str) -> World {
-    let t = TestApp::spawn(db).await;
-    let e = t.enterprise("Shenzhen Importer", 101, credit, &[]).await;
-    let session = t
-        .user("clerk.i", "enterprise_user", Some(e.id), None, &[])
-        .await;
-    // An API token without expiry: some tests move the clock by weeks.
+/// A client with an API token that does not expire: some tests move the clock by weeks,
+/// past any browser session.
+async fn long_lived(t: &TestApp, session: Client) -> Client {
     let token = session
         .create_token(&tongguan_client::NewToken {
-            name: "ERP".into(),
+            name: "long-lived".into(),
             expires_in_days: None,
         })
         .await
         .expect("token");
-    let importer = t
-        .client
-        .with_token(token.secret.as_deref().unwrap_or_default());
-    let terminal = t
-        .user(
+    t.client
+        .with_token(token.secret.as_deref().unwrap_or_default())
+}
+
+pub(crate) async fn world(db: Db, credit: &str) -> World {
+    let t = TestApp::spawn(db).await;
+    let e = t.enterprise("Shenzhen Importer", 101, credit, &[]).await;
+    let importer = long_lived(
+        &t,
+        t.user("clerk.i", "enterprise_user", Some(e.id), None, &[])
+            .await,
+    )
+    .await;
+    let terminal = long_lived(
+        &t,
+        t.user(
             "gate.yict",
             "terminal_operator",
             None,
             None,
             &["CNYTN-YICT"],
         )
-        .await;
-    let officer = t
-        .user("officer.dapeng", "officer", None, Some("5316"), &[])
-        .await;
+        .await,
+    )
+    .await;
+    let officer = long_lived(
+        &t,
+        t.user("officer.dapeng", "officer", None, Some("5316"), &[])
+            .await,
+    )
+    .await;
     World {
         uscc: valid_uscc(101),
         t,

@@ -191,6 +191,17 @@ async fn consolidated_tax(db: Db) {
         "83,162.30 × 0.05 % × 3 = 124.74"
     );
     assert!(q.suspended);
+    let officers_view = w.officer.quotas().await.expect("officer list");
+    assert!(
+        officers_view
+            .first()
+            .is_some_and(|q| q.enterprise_id == w.enterprise && q.suspended),
+        "suspended first"
+    );
+    assert_eq!(
+        w.importer.quotas().await.expect_err("enterprise").status(),
+        Some(403)
+    );
     manifest(&w.importer, "TAX0000003", &["MSKU9070323"]).await;
     let mut c = content(&w.uscc, "TAX0000003", &["MSKU9070323"], Direction::Import);
     c.head.modes.consolidated_tax = true;
