@@ -549,3 +549,62 @@ pub struct PaymentInput {
     /// Bank transfer or receipt reference.
     pub reference: String,
 }
+
+// --- Ports and terminals (issue 5) ---
+
+pub use tongguan_domain::manifest::{Terminal, TerminalEventKind, TerminalKind};
+
+/// Input of `PUT /api/v1/terminals/{code}`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalInput {
+    #[serde(flatten)]
+    pub terminal: Terminal,
+    /// The version the change is based on (none to create).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// A registered terminal with its version.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TerminalView {
+    #[serde(flatten)]
+    pub terminal: Terminal,
+    pub version: i64,
+}
+
+/// A combination port (组合港): the hub port and the feeder terminals sharing its code.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CombinationPort {
+    pub hub_port: String,
+    pub hub_terminals: Vec<String>,
+    pub feeder_terminals: Vec<String>,
+}
+
+/// A gate or loading event (`POST /api/v1/terminal-events`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalEventInput {
+    pub terminal: String,
+    pub container_no: String,
+    pub kind: TerminalEventKind,
+}
+
+/// The system's answer to a gate or loading event.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TerminalEventAnswer {
+    pub kind: TerminalEventKind,
+    /// May the container pass (gate out) or be loaded?
+    pub allowed: bool,
+    pub decision: GateDecision,
+}
+
+/// One container of an unloading list (理货/卸船清单), tagged before unloading.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UnloadingEntry {
+    pub bill_no: String,
+    pub container_no: String,
+    /// To the inspection area (查验) or not.
+    pub inspect: bool,
+    pub decision: GateDecision,
+}

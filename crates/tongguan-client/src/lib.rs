@@ -637,6 +637,40 @@ impl Client {
         .await
     }
 
+    pub async fn terminals(&self) -> Result<Vec<TerminalView>> {
+        self.get("/api/v1/terminals").await
+    }
+
+    pub async fn put_terminal(&self, input: &TerminalInput) -> Result<TerminalView> {
+        self.send(
+            Method::PUT,
+            &format!("/api/v1/terminals/{}", encode(&input.terminal.code)),
+            input,
+        )
+        .await
+    }
+
+    pub async fn combination_ports(&self) -> Result<Vec<CombinationPort>> {
+        self.get("/api/v1/combination-ports").await
+    }
+
+    pub async fn terminal_event(&self, input: &TerminalEventInput) -> Result<TerminalEventAnswer> {
+        self.send(Method::POST, "/api/v1/terminal-events", input)
+            .await
+    }
+
+    pub async fn unloading_list(
+        &self,
+        terminal: &str,
+        manifest: Uuid,
+    ) -> Result<Vec<UnloadingEntry>> {
+        self.get(&format!(
+            "/api/v1/terminals/{}/unloading-list?manifest_id={manifest}",
+            encode(terminal)
+        ))
+        .await
+    }
+
     /// Officers: every enterprise's quota and statements.
     pub async fn quotas(&self) -> Result<Vec<QuotaView>> {
         self.get("/api/v1/quotas").await

@@ -231,6 +231,8 @@ async fn run(label: &str, store: Store, n: usize) {
                     packages: 10,
                     gross_weight_kg: Decimal::new(1000, 0),
                     containers: vec![container(*i)],
+                    master_bill_no: None,
+                    wagons: vec![],
                 })
                 .collect(),
         };

@@ -187,6 +187,27 @@ pub enum Op {
         state: String,
     },
     InsertLedgerTransfers(Vec<LedgerTransferRow>),
+    /// Inserts (`expected_version` none) or replaces a terminal (JSON body).
+    PutTerminal {
+        code: String,
+        version: i64,
+        expected_version: Option<i64>,
+        body: String,
+    },
+    InsertTerminalEvents(Vec<TerminalEventRow>),
+}
+
+/// A gate, loading or unloading event reported by a terminal, with the system's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalEventRow {
+    pub id: Uuid,
+    pub terminal: String,
+    pub container_no: String,
+    pub kind: String,
+    pub allowed: bool,
+    pub reason: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
 }
 
 /// A stored tariff table version (the documented CSV, parsed at start).
@@ -532,12 +553,18 @@ impl Op {
                 let id = m.id.to_string();
                 out.push(Statement::Bulk {
                     table: "bills",
-                    columns: &["bill_no", "manifest_id"],
+                    columns: &["bill_no", "manifest_id", "master_bill_no"],
                     rows: m
                         .input
                         .bills
                         .iter()
-                        .map(|b| vec![b.bill_no.trim().to_string().into(), id.clone().into()])
+                        .map(|b| {
+                            vec![
+                                b.bill_no.trim().to_string().into(),
+                                id.clone().into(),
+                                b.master_bill_no.as_deref().map(str::trim).map(str::to_string).into(),
+                            ]
+                        })
                         .collect(),
                 });
                 out.push(Statement::Bulk {
@@ -683,6 +710,37 @@ impl Op {
                             r.seq.into(),
                             micros(r.at).into(),
                             r.body.clone().into(),
+                        ]
+                    })
+                    .collect(),
+            }),
+            Op::PutTerminal { code, version, expected_version, body } => match expected_version {
+                None => out.push(exec(
+                    "INSERT INTO terminals (code, version, body) VALUES ($1, $2, $3)",
+                    vec![code.clone().into(), (*version).into(), body.clone().into()],
+                )),
+                Some(v) => out.push(exec_one(
+                    "UPDATE terminals SET code = $1, version = $2, body = $3 WHERE code = $1 AND version = $4",
+                    vec![code.clone().into(), (*version).into(), body.clone().into(), (*v).into()],
+                    version_mismatch,
+                    format!("terminal {code}"),
+                )),
+            },
+            Op::InsertTerminalEvents(rows) => out.push(Statement::Bulk {
+                table: "terminal_events",
+                columns: &["id", "terminal", "container_no", "kind", "allowed", "reason", "actor", "at"],
+                rows: rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.to_string().into(),
+                            r.terminal.clone().into(),
+                            r.container_no.clone().into(),
+                            r.kind.clone().into(),
+                            i64::from(r.allowed).into(),
+                            r.reason.clone().into(),
+                            r.actor.clone().into(),
+                            micros(r.at).into(),
                         ]
                     })
                     .collect(),

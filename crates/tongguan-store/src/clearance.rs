@@ -191,6 +191,36 @@ impl Store {
             .pop())
     }
 
+    /// House bills (air) under a master bill.
+    pub async fn bills_of_master(&self, master: &str) -> Result<Vec<String>> {
+        self.lookup(
+            "SELECT bill_no FROM bills WHERE master_bill_no = $1 ORDER BY bill_no",
+            vec![master.into()],
+            |r| r.text(0),
+        )
+        .await
+    }
+
+    /// Every terminal (code, version, JSON body).
+    pub async fn terminals(&self) -> Result<Vec<(String, i64, String)>> {
+        self.query(
+            "SELECT code, version, body FROM terminals ORDER BY code",
+            vec![],
+            |r| Ok((r.text(0)?, r.i64(1)?, r.text(2)?)),
+        )
+        .await
+    }
+
+    /// Containers on a manifest, with their bills.
+    pub async fn manifest_containers(&self, manifest: Uuid) -> Result<Vec<(String, String)>> {
+        self.lookup(
+            "SELECT c.bill_no, c.container_no FROM bill_containers c JOIN bills b ON b.bill_no = c.bill_no WHERE b.manifest_id = $1 ORDER BY c.container_no",
+            vec![manifest.to_string().into()],
+            |r| Ok((r.text(0)?, r.text(1)?)),
+        )
+        .await
+    }
+
     /// The bill a container is on, if any manifest lists it.
     pub async fn bill_of_container(&self, container_no: &str) -> Result<Option<String>> {
         Ok(self

@@ -23,7 +23,7 @@ mod value;
 pub use changeset::{
     ArrivalReportRow, BrokerAuthorisation, Changeset, CredentialKind, CredentialRecord, DocTable,
     DocumentRow, ExchangeRateRow, Guard, IdempotencyRecord, InstructionRow, LedgerTransferRow, Op,
-    Receipt, StoredVersion, TariffVersionRow, UserRecord,
+    Receipt, StoredVersion, TariffVersionRow, TerminalEventRow, UserRecord,
 };
 pub use clearance::{BillState, DeclarationFilter};
 pub use queries::EnterpriseFilter;

@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_taxes",
         include_str!("../migrations/postgres/0003_taxes.sql"),
     ),
+    (
+        4,
+        "0004_ports",
+        include_str!("../migrations/postgres/0004_ports.sql"),
+    ),
 ];
 
 /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).

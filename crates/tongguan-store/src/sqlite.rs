@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_taxes",
         include_str!("../migrations/sqlite/0003_taxes.sql"),
     ),
+    (
+        4,
+        "0004_ports",
+        include_str!("../migrations/sqlite/0004_ports.sql"),
+    ),
 ];
 
 type Reply = oneshot::Sender<Result<Receipt>>;

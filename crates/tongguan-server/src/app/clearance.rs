@@ -63,17 +63,22 @@ impl CodeLookup for CatalogCodes<'_> {
 
 /// The gate index entry of one declaration.
 #[derive(Debug, Clone)]
-struct GateEntry {
-    declaration_id: Uuid,
-    direction: Direction,
-    status: Status,
+pub(super) struct GateEntry {
+    pub(super) declaration_id: Uuid,
+    pub(super) direction: Direction,
+    pub(super) status: Status,
     control: Option<String>,
     released_at: Option<DateTime<Utc>>,
     arrived_at: Option<DateTime<Utc>>,
+    /// The declaration's domestic port (入境/离境口岸): which terminals may ask about it.
+    port: String,
 }
 
 /// In-memory state of the clearance core.
 pub struct Clearance {
+    /// The terminal registry (code → version and terminal).
+    pub(super) terminals:
+        RwLock<Arc<std::collections::BTreeMap<String, (i64, tongguan_domain::manifest::Terminal)>>>,
     rules: RwLock<Arc<RuleSet>>,
     gate: RwLock<HashMap<String, Vec<GateEntry>>>,
     numbers: tokio::sync::Mutex<HashMap<String, u64>>,
@@ -82,6 +87,7 @@ pub struct Clearance {
 impl Clearance {
     pub fn new(policy: tongguan_risk::RandomPolicy) -> Clearance {
         Clearance {
+            terminals: RwLock::new(Arc::new(Default::default())),
             rules: RwLock::new(Arc::new(RuleSet::compile(Vec::new(), policy))),
             gate: RwLock::new(HashMap::new()),
             numbers: tokio::sync::Mutex::new(HashMap::new()),
@@ -116,6 +122,7 @@ impl Clearance {
                 control: d.control.as_ref().map(|c| c.action.clone()),
                 released_at: d.released_at,
                 arrived_at: d.arrived_at,
+                port: d.content.head.domestic_port.trim().to_ascii_uppercase(),
             };
             for c in d.content.containers() {
                 let list = gate.entry(c).or_default();
@@ -1205,8 +1212,13 @@ impl App {
                 list.push(d);
             }
         };
-        let mut bill_arrived = false;
+        // The reported bill, and for an air master bill (主运单) its house bills (分运单).
+        let mut arrived_bills: Vec<String> = Vec::new();
         if let Some(b) = &bill_no {
+            arrived_bills.push(b.clone());
+            arrived_bills.extend(self.store.bills_of_master(b).await?);
+        }
+        for b in &arrived_bills {
             if let Some(state) = self.store.bill(b).await? {
                 ops.push(Op::MarkBillArrived {
                     bill_no: b.clone(),
@@ -1217,7 +1229,6 @@ impl App {
                     at: now,
                 });
             }
-            bill_arrived = true;
             for d in self.store.declarations_of_bill(b).await? {
                 push(d, &mut candidates);
             }
@@ -1253,8 +1264,9 @@ impl App {
                 continue;
             }
             // A declaration's goods have arrived when its bill did, or all its containers.
-            let mut all_in =
-                bill_arrived && bill_no.as_deref() == Some(d.content.head.bill_no.trim());
+            let mut all_in = arrived_bills
+                .iter()
+                .any(|b| b == d.content.head.bill_no.trim());
             if !all_in {
                 let own = d.content.containers();
                 let mut ok = !own.is_empty();
@@ -1300,7 +1312,7 @@ impl App {
         }
         // Declarations accepted between our read and our commit would be missed: refuse to
         // commit then, and read again.
-        if let Some(b) = &bill_no {
+        for b in &arrived_bills {
             ops.push(Op::Guard(Guard::NoneAwaitingOnBill(b.clone())));
         }
         ops.extend(
@@ -1341,6 +1353,15 @@ impl App {
         Ok(reply)
     }
 
+    /// The gate index entries of a container.
+    pub(super) fn clearance_gate_entries(&self, cn: &str) -> Vec<GateEntry> {
+        let gate = match self.clearance.gate.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        gate.get(cn).cloned().unwrap_or_default()
+    }
+
     /// What a terminal does with a container, answered from memory (M3).
     pub fn gate_decision(&self, ctx: &Ctx, container: &str) -> AppResult<GateDecision> {
         require_role(ctx, &[Role::TerminalOperator, Role::Officer, Role::Admin])?;
@@ -1354,6 +1375,15 @@ impl App {
         };
         let entries = gate.get(&cn).cloned().unwrap_or_default();
         drop(gate);
+        if ctx.actor.role == Role::TerminalOperator && !entries.is_empty() {
+            let ports = self.operator_ports(&ctx.actor);
+            if !entries.iter().any(|e| ports.contains(&e.port)) {
+                security_denied(ctx, &format!("container/{cn}"));
+                return Err(AppError::NotFound(format!(
+                    "container {cn} at your terminals"
+                )));
+            }
+        }
         Ok(decide_gate(cn, &entries))
     }
 
@@ -1546,7 +1576,7 @@ fn explain(a: &Assessment) -> String {
 /// The gate rule (M3): hold anything not released; send selected goods to inspection;
 /// an import released by its arrival report may be picked up at the ship's side; an export
 /// accepted before arrival with nothing selected is loaded straight onto the vessel.
-fn decide_gate(container_no: String, entries: &[GateEntry]) -> GateDecision {
+pub(super) fn decide_gate(container_no: String, entries: &[GateEntry]) -> GateDecision {
     let declarations: Vec<Uuid> = entries.iter().map(|e| e.declaration_id).collect();
     let answer = |action, reason: String| GateDecision {
         container_no: container_no.clone(),

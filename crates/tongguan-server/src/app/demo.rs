@@ -164,6 +164,22 @@ const USERS: &[DemoUser] = &[
         None,
         &["CNYTN-YICT"],
     ),
+    demo_user(
+        "terminal.shekou",
+        "terminal_operator",
+        "Shekou hub terminal operator",
+        None,
+        None,
+        &["CNSHK-SCT"],
+    ),
+    demo_user(
+        "terminal.dongguan",
+        "terminal_operator",
+        "Dongguan feeder and rail terminal operator",
+        None,
+        None,
+        &["CNDGG-XG", "CNDGG-RAIL"],
+    ),
 ];
 
 impl App {
@@ -226,6 +242,7 @@ impl App {
                 .await
                 .map_err(super::map_store_error)?;
         }
+        self.seed_demo_terminals(&ctx).await?;
         let mut logins = Vec::new();
         for d in USERS {
             let enterprise_id = d.enterprise.and_then(id);
@@ -254,6 +271,76 @@ impl App {
             });
         }
         Ok(logins)
+    }
+
+    /// Terminals of the demo: Yantian, the Shekou hub and a Dongguan feeder in its
+    /// combination port (M2), a Dongguan rail terminal.
+    async fn seed_demo_terminals(&self, ctx: &Ctx) -> AppResult<()> {
+        use tongguan_domain::manifest::{Terminal, TerminalKind};
+        let terminals = [
+            (
+                "CNYTN-YICT",
+                "Yantian International Container Terminals",
+                "CNYTN",
+                "5316",
+                TerminalKind::Sea,
+                None,
+            ),
+            (
+                "CNSHK-SCT",
+                "Shekou Container Terminals (hub)",
+                "CNSHK",
+                "5304",
+                TerminalKind::Sea,
+                None,
+            ),
+            (
+                "CNDGG-XG",
+                "Dongguan feeder terminal (Shekou combination port)",
+                "CNDGG",
+                "5304",
+                TerminalKind::Sea,
+                Some("CNSHK"),
+            ),
+            (
+                "CNDGG-RAIL",
+                "Dongguan rail container terminal",
+                "CNDGG",
+                "5304",
+                TerminalKind::Rail,
+                None,
+            ),
+        ];
+        let existing = self.terminals();
+        let mut ops = Vec::new();
+        for (code, name, port, customs, kind, hub) in terminals {
+            if existing.iter().any(|t| t.terminal.code == code) {
+                continue;
+            }
+            let t = Terminal {
+                code: code.into(),
+                name: name.into(),
+                port: port.into(),
+                customs: customs.into(),
+                kinds: vec![kind],
+                hub_port: hub.map(str::to_string),
+            };
+            ops.push(tongguan_store::Op::PutTerminal {
+                code: code.into(),
+                version: 1,
+                expected_version: None,
+                body: serde_json::to_string(&t).map_err(|e| AppError::Internal(e.to_string()))?,
+            });
+        }
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let audit = self.audit_draft(ctx, "terminal.put", "terminals", "demo terminals");
+        self.store
+            .commit(Changeset::new(ops, audit))
+            .await
+            .map_err(super::map_store_error)?;
+        self.load_terminals().await
     }
 
     async fn seed_enterprise(

@@ -7,6 +7,7 @@ pub mod clearance;
 pub mod demo;
 pub mod enterprises;
 pub mod identity;
+pub mod ports;
 pub mod refdata;
 pub mod taxes;
 
@@ -135,6 +136,7 @@ impl App {
         app.load_shipped_reference_data().await?;
         app.rebuild_catalog().await?;
         app.start_clearance().await?;
+        app.load_terminals().await?;
         app.start_taxes().await?;
         Ok(app)
     }

@@ -4,6 +4,7 @@
 mod clearance;
 pub mod error;
 pub mod extract;
+mod ports;
 mod routes;
 mod taxes;
 
@@ -119,6 +120,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(routes::api())
         .merge(clearance::router())
         .merge(taxes::router())
+        .merge(ports::router())
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))

@@ -451,7 +451,9 @@ pub fn api() -> Router<AppState> {
           super::taxes::guarantees, super::taxes::register_guarantee,
           super::taxes::decide_guarantee, super::taxes::quota, super::taxes::pay_statement,
           super::taxes::record_payment, super::taxes::tariff_line, super::taxes::load_tariff,
-          super::taxes::import_exchange_rates, super::taxes::quotas),
+          super::taxes::import_exchange_rates, super::taxes::quotas,
+          super::ports::terminals, super::ports::put_terminal, super::ports::combination_ports,
+          super::ports::terminal_event, super::ports::unloading_list),
     components(schemas(Problem, tongguan_domain::Violation)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

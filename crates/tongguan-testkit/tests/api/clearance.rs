@@ -143,6 +143,8 @@ pub(crate) async fn manifest(c: &Client, bill: &str, containers: &[&str]) {
             packages: 40,
             gross_weight_kg: Decimal::new(52000, 1),
             containers: containers.iter().map(|c| c.to_string()).collect(),
+            master_bill_no: None,
+            wagons: vec![],
         }],
     })
     .await

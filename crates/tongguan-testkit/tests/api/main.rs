@@ -10,5 +10,6 @@ mod foundation;
 mod idempotency;
 mod identity;
 mod openapi;
+mod ports;
 mod refdata;
 mod taxes;

@@ -1,0 +1,423 @@
+//! Ports and terminals (M2, M3, M8): combination port, gate events, loading, unloading
+//! lists, rail and air arrivals, terminal scoping.
+
+use chrono::{Duration, Utc};
+use rust_decimal::Decimal;
+use tongguan_client::{
+    ArrivalReportInput, Bill, Client, GateAction, ManifestInput, Terminal, TerminalEventInput,
+    TerminalEventKind, TerminalInput, TerminalKind,
+};
+use tongguan_domain::codes::Direction;
+use tongguan_domain::lifecycle::Status;
+use tongguan_testkit::{Db, TestApp, on_both_databases};
+
+use crate::clearance::{CONTAINER, CONTAINER_2, content, submit, world};
+
+async fn register(
+    t: &TestApp,
+    code: &str,
+    port: &str,
+    customs: &str,
+    kind: TerminalKind,
+    hub: Option<&str>,
+) {
+    t.admin()
+        .put_terminal(&TerminalInput {
+            terminal: Terminal {
+                code: code.into(),
+                name: format!("{code} terminal"),
+                port: port.into(),
+                customs: customs.into(),
+                kinds: vec![kind],
+                hub_port: hub.map(str::to_string),
+            },
+            version: None,
+        })
+        .await
+        .expect("register terminal");
+}
+
+fn event(terminal: &str, container: &str, kind: TerminalEventKind) -> TerminalEventInput {
+    TerminalEventInput {
+        terminal: terminal.into(),
+        container_no: container.into(),
+        kind,
+    }
+}
+
+async fn manifest(
+    c: &Client,
+    mode: &str,
+    port: &str,
+    customs: &str,
+    bills: Vec<Bill>,
+) -> uuid::Uuid {
+    c.file_manifest(&ManifestInput {
+        direction: Direction::Import,
+        transport_mode: mode.into(),
+        transport_means: "MEANS".into(),
+        voyage: format!("V-{}", bills[0].bill_no),
+        port: port.into(),
+        customs: customs.into(),
+        eta: None,
+        bills,
+    })
+    .await
+    .expect("manifest")
+    .id
+}
+
+fn bill(no: &str, containers: &[&str]) -> Bill {
+    Bill {
+        bill_no: no.into(),
+        consignee: "Shenzhen Importer".into(),
+        packages: 40,
+        gross_weight_kg: Decimal::new(5200, 0),
+        containers: containers.iter().map(|c| c.to_string()).collect(),
+        master_bill_no: None,
+        wagons: vec![],
+    }
+}
+
+/// Greater Bay Area combination port: an export cleared at the Dongguan feeder is loaded at
+/// the Shekou hub without a second declaration.
+async fn feeder_to_hub_export(db: Db) {
+    let w = world(db, "routine").await;
+    register(&w.t, "CNSHK-SCT", "CNSHK", "5304", TerminalKind::Sea, None).await;
+    register(
+        &w.t,
+        "CNDGG-XG",
+        "CNDGG",
+        "5304",
+        TerminalKind::Sea,
+        Some("CNSHK"),
+    )
+    .await;
+    let groups = w.importer.combination_ports().await.expect("groups");
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].hub_port, "CNSHK");
+    assert_eq!(groups[0].feeder_terminals, vec!["CNDGG-XG"]);
+    let feeder =
+        w.t.user(
+            "gate.dongguan",
+            "terminal_operator",
+            None,
+            None,
+            &["CNDGG-XG"],
+        )
+        .await;
+    let hub =
+        w.t.user(
+            "gate.shekou",
+            "terminal_operator",
+            None,
+            None,
+            &["CNSHK-SCT"],
+        )
+        .await;
+
+    let mut c = content(&w.uscc, "EXPGBA0001", &[CONTAINER], Direction::Export);
+    c.head.domestic_port = "CNSHK".into();
+    c.head.goods_arrival_date = Some((Utc::now() + Duration::days(1)).date_naive());
+    let d = w
+        .importer
+        .create_declaration(&submit(c))
+        .await
+        .expect("declare");
+    assert_eq!(d.declaration.status, Status::AwaitingArrival);
+
+    // Loading before release is refused, with the reason.
+    let early = hub
+        .terminal_event(&event("CNSHK-SCT", CONTAINER, TerminalEventKind::Loaded))
+        .await
+        .expect("loading attempt");
+    assert!(!early.allowed);
+    assert!(
+        early.decision.reason.contains("not released"),
+        "{}",
+        early.decision.reason
+    );
+
+    // Gate-in at the feeder is the arrival: released there.
+    let gate_in = feeder
+        .terminal_event(&event("CNDGG-XG", CONTAINER, TerminalEventKind::GateIn))
+        .await
+        .expect("gate in");
+    assert!(gate_in.allowed);
+    assert_eq!(
+        w.importer
+            .declaration(d.declaration.id)
+            .await
+            .expect("read")
+            .declaration
+            .status,
+        Status::Released
+    );
+
+    // The hub loads it straight onto the mainline vessel (抵港直装): no second declaration.
+    let loaded = hub
+        .terminal_event(&event("CNSHK-SCT", CONTAINER, TerminalEventKind::Loaded))
+        .await
+        .expect("loading");
+    assert!(loaded.allowed, "{:?}", loaded.decision);
+    assert_eq!(loaded.decision.action, GateAction::DirectLoading);
+    assert_eq!(
+        w.importer
+            .declarations(&Default::default())
+            .await
+            .expect("list")
+            .len(),
+        1,
+        "declared once"
+    );
+}
+
+/// An import released before unloading is picked up at the ship's side; the unloading list
+/// tags it "no inspection"; a terminal elsewhere cannot see it.
+async fn import_ship_side_pickup(db: Db) {
+    let w = world(db, "routine").await;
+    register(&w.t, "CNYTN-YICT", "CNYTN", "5316", TerminalKind::Sea, None).await;
+    register(&w.t, "CNSHK-SCT", "CNSHK", "5304", TerminalKind::Sea, None).await;
+    let m = manifest(
+        &w.importer,
+        "2",
+        "CNYTN",
+        "5316",
+        vec![bill("PORT0000001", &[CONTAINER])],
+    )
+    .await;
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "PORT0000001",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    let list = w
+        .terminal
+        .unloading_list("CNYTN-YICT", m)
+        .await
+        .expect("unloading list");
+    assert_eq!(list.len(), 1);
+    assert!(!list[0].inspect);
+    // Not released yet: gate-out refused.
+    let out = w
+        .terminal
+        .terminal_event(&event("CNYTN-YICT", CONTAINER, TerminalEventKind::GateOut))
+        .await
+        .expect("gate out");
+    assert!(!out.allowed);
+    w.terminal
+        .report_arrival(&ArrivalReportInput {
+            terminal: "CNYTN-YICT".into(),
+            bill_no: Some("PORT0000001".into()),
+            containers: vec![],
+        })
+        .await
+        .expect("arrival");
+    let out = w
+        .terminal
+        .terminal_event(&event("CNYTN-YICT", CONTAINER, TerminalEventKind::GateOut))
+        .await
+        .expect("gate out");
+    assert!(out.allowed);
+    assert_eq!(out.decision.action, GateAction::ShipSidePickup);
+    assert_eq!(
+        w.importer
+            .declaration(d.declaration.id)
+            .await
+            .expect("read")
+            .declaration
+            .status,
+        Status::Released
+    );
+
+    // Another terminal's operator neither sees the container nor acts for Yantian.
+    let shekou =
+        w.t.user("gate.sk", "terminal_operator", None, None, &["CNSHK-SCT"])
+            .await;
+    assert_eq!(
+        shekou
+            .gate(CONTAINER)
+            .await
+            .expect_err("not at Shekou")
+            .status(),
+        Some(404)
+    );
+    assert_eq!(
+        shekou
+            .unloading_list("CNYTN-YICT", m)
+            .await
+            .expect_err("not its terminal")
+            .rules(),
+        vec!["terminal.not_yours"]
+    );
+    let refused = shekou
+        .terminal_event(&event("CNYTN-YICT", CONTAINER, TerminalEventKind::GateOut))
+        .await
+        .expect_err("not its terminal");
+    assert_eq!(refused.rules(), vec!["terminal.not_yours"]);
+}
+
+/// Rail (M8) and air arrivals feed the same release path: a rail waybill reported by the rail
+/// terminal, an air master waybill covering its house waybills.
+async fn rail_and_air(db: Db) {
+    let w = world(db, "routine").await;
+    register(
+        &w.t,
+        "CNDGG-RAIL",
+        "CNDGG",
+        "5304",
+        TerminalKind::Rail,
+        None,
+    )
+    .await;
+    register(&w.t, "CNSZX-AIR", "CNSZX", "5317", TerminalKind::Air, None).await;
+    let mut rail_bill = bill("RWB20261127001", &[CONTAINER_2]);
+    rail_bill.wagons = vec!["C70-1234567".into()];
+    manifest(&w.importer, "3", "CNDGG", "5304", vec![rail_bill]).await;
+    let mut c = content(&w.uscc, "RWB20261127001", &[CONTAINER_2], Direction::Import);
+    c.head.transport_mode = "3".into();
+    c.head.domestic_port = "CNDGG".into();
+    let d = w
+        .importer
+        .create_declaration(&submit(c))
+        .await
+        .expect("rail declaration");
+    let rail =
+        w.t.user(
+            "gate.rail",
+            "terminal_operator",
+            None,
+            None,
+            &["CNDGG-RAIL"],
+        )
+        .await;
+    let out = rail
+        .report_arrival(&ArrivalReportInput {
+            terminal: "CNDGG-RAIL".into(),
+            bill_no: Some("RWB20261127001".into()),
+            containers: vec![],
+        })
+        .await
+        .expect("rail arrival");
+    assert_eq!(out.released, vec![d.declaration.id]);
+
+    let mut house = bill("HAWB0001", &[]);
+    house.master_bill_no = Some("MAWB-784-12345675".into());
+    manifest(
+        &w.importer,
+        "5",
+        "CNSZX",
+        "5317",
+        vec![bill("MAWB-784-12345675", &[]), house],
+    )
+    .await;
+    let mut c = content(&w.uscc, "HAWB0001", &[], Direction::Import);
+    c.head.transport_mode = "5".into();
+    c.head.domestic_port = "CNSZX".into();
+    c.head.declaring_customs = "5317".into();
+    c.head.port_customs = "5317".into();
+    let d = w
+        .importer
+        .create_declaration(&submit(c))
+        .await
+        .expect("air declaration");
+    assert_eq!(d.declaration.status, Status::AwaitingArrival);
+    let air =
+        w.t.user("gate.air", "terminal_operator", None, None, &["CNSZX-AIR"])
+            .await;
+    let out = air
+        .report_arrival(&ArrivalReportInput {
+            terminal: "CNSZX-AIR".into(),
+            bill_no: Some("MAWB-784-12345675".into()),
+            containers: vec![],
+        })
+        .await
+        .expect("air arrival");
+    assert_eq!(
+        out.released,
+        vec![d.declaration.id],
+        "the master's arrival covers its houses"
+    );
+}
+
+/// Registry rules: codes, ports and districts are checked; changes need the version.
+async fn registry_rules(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let bad = t
+        .admin()
+        .put_terminal(&TerminalInput {
+            terminal: Terminal {
+                code: "cnxxx-1".into(),
+                name: "".into(),
+                port: "CNXXX".into(),
+                customs: "9999".into(),
+                kinds: vec![],
+                hub_port: Some("CNXXX".into()),
+            },
+            version: None,
+        })
+        .await
+        .expect_err("bad terminal");
+    let rules = bad.rules();
+    for r in [
+        "terminal.code_format",
+        "required",
+        "terminal.kinds",
+        "terminal.hub_is_self",
+        "port.unknown",
+        "customs_district.unknown",
+    ] {
+        assert!(rules.iter().any(|x| x == r), "{r} in {rules:?}");
+    }
+    register(&t, "CNSHK-SCT", "CNSHK", "5304", TerminalKind::Sea, None).await;
+    let again = t
+        .admin()
+        .put_terminal(&TerminalInput {
+            terminal: Terminal {
+                code: "CNSHK-SCT".into(),
+                name: "Renamed".into(),
+                port: "CNSHK".into(),
+                customs: "5304".into(),
+                kinds: vec![TerminalKind::Sea],
+                hub_port: None,
+            },
+            version: None,
+        })
+        .await
+        .expect_err("exists");
+    assert_eq!(again.rules(), vec!["terminal.exists"]);
+    let e = t.enterprise("X", 111, "routine", &[]).await;
+    let clerk = t
+        .user("clerk.x", "enterprise_user", Some(e.id), None, &[])
+        .await;
+    assert_eq!(
+        clerk
+            .put_terminal(&TerminalInput {
+                terminal: Terminal {
+                    code: "CNSHK-X".into(),
+                    name: "x".into(),
+                    port: "CNSHK".into(),
+                    customs: "5304".into(),
+                    kinds: vec![TerminalKind::Sea],
+                    hub_port: None
+                },
+                version: None,
+            })
+            .await
+            .expect_err("not admin")
+            .status(),
+        Some(403)
+    );
+}
+
+on_both_databases! {
+    combination_port_feeder_to_hub_export => feeder_to_hub_export,
+    import_released_before_unloading_is_picked_up_ship_side => import_ship_side_pickup,
+    rail_and_air_arrivals_release_like_sea => rail_and_air,
+    terminal_registry_is_checked => registry_rules,
+}
