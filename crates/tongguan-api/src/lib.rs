@@ -608,3 +608,21 @@ pub struct UnloadingEntry {
     pub inspect: bool,
     pub decision: GateDecision,
 }
+
+/// The result of a CUSCAR import: the manifests filed, with the parser's warnings.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CuscarImport {
+    pub sender: String,
+    pub control_ref: String,
+    pub manifests: Vec<Manifest>,
+    pub warnings: Vec<String>,
+}
+
+/// Query of `POST /api/v1/manifests/cuscar`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CuscarParams {
+    /// The customs district supervising the port (CUSCAR does not carry it).
+    pub customs: String,
+}

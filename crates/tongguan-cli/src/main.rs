@@ -94,6 +94,15 @@ enum Command {
         #[command(flatten)]
         remote: RemoteArgs,
     },
+    /// File the manifests of an UN/EDIFACT CUSCAR D.96B interchange (enterprise token).
+    ImportCuscar {
+        file: PathBuf,
+        /// The customs district supervising the port, e.g. 5316.
+        #[arg(long)]
+        customs: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
     /// Print the OpenAPI 3.1 document.
     Openapi,
 }
@@ -403,6 +412,19 @@ async fn main() -> Result<()> {
                 .with_context(|| format!("reading {}", file.display()))?;
             let c = tongguan_client::Client::new(&remote.server).with_token(&remote.token);
             print_json(&c.import_exchange_rates(&csv).await?)
+        }
+        Command::ImportCuscar {
+            file,
+            customs,
+            remote,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            // UNOC interchanges are ISO-8859-1: read bytes that are not UTF-8 as Latin-1.
+            let text = String::from_utf8(bytes.clone())
+                .unwrap_or_else(|_| bytes.iter().map(|&b| char::from(b)).collect());
+            let c = tongguan_client::Client::new(&remote.server).with_token(&remote.token);
+            print_json(&c.import_cuscar(&customs, &text).await?)
         }
         Command::Openapi => {
             println!("{}", tongguan_server::http::openapi_json());

@@ -637,6 +637,20 @@ impl Client {
         .await
     }
 
+    /// Files the manifests of a CUSCAR interchange.
+    pub async fn import_cuscar(&self, customs: &str, edifact: &str) -> Result<CuscarImport> {
+        let resp = self
+            .builder(
+                Method::POST,
+                &format!("/api/v1/manifests/cuscar?customs={}", encode(customs)),
+            )
+            .header("content-type", "application/edifact")
+            .body(edifact.to_string())
+            .send()
+            .await?;
+        Self::finish(resp).await
+    }
+
     pub async fn terminals(&self) -> Result<Vec<TerminalView>> {
         self.get("/api/v1/terminals").await
     }

@@ -1069,49 +1069,11 @@ impl App {
         if let Some(r) = self.replay(ctx).await? {
             return Ok(r);
         }
-        let filed_by = ctx
-            .actor
-            .enterprise_id
-            .ok_or(AppError::Forbidden("no enterprise".into()))?;
-        let mut v = validate_manifest(input);
-        let catalog = self.catalog();
-        let codes = CatalogCodes(&catalog);
-        for (path, table, value) in [
-            (
-                "transport_mode",
-                CodeTable::TransportMode,
-                &input.transport_mode,
-            ),
-            ("port", CodeTable::Port, &input.port),
-            ("customs", CodeTable::CustomsDistrict, &input.customs),
-        ] {
-            if !value.is_empty() && !codes.exists(table, value) {
-                v.push(
-                    path,
-                    "code.unknown",
-                    format!("'{value}' is not in the reference table in force"),
-                );
-            }
-        }
-        for (i, b) in input.bills.iter().enumerate() {
-            if self.store.bill(b.bill_no.trim()).await?.is_some() {
-                v.push(
-                    format!("bills/{i}/bill_no"),
-                    "bill_no.unique",
-                    format!("bill {} is already on a manifest", b.bill_no),
-                );
-            }
-        }
+        let mut v = Violations::new();
+        let m = self.prepare_manifest(ctx, input, "", &mut v).await?;
         if !v.is_empty() {
             return Err(v.into());
         }
-        let m = Manifest {
-            id: new_id(),
-            input: input.clone(),
-            filed_by,
-            arrived_at: None,
-            created_at: self.now(),
-        };
         let audit = self.audit_draft(
             ctx,
             "manifest.file",
@@ -1131,6 +1093,65 @@ impl App {
             None,
         )
         .await
+    }
+
+    /// Checks a manifest filing (violations under `prefix`) and builds the stored manifest.
+    pub(super) async fn prepare_manifest(
+        &self,
+        ctx: &Ctx,
+        input: &ManifestInput,
+        prefix: &str,
+        v: &mut Violations,
+    ) -> AppResult<Manifest> {
+        let filed_by = ctx
+            .actor
+            .enterprise_id
+            .ok_or(AppError::Forbidden("no enterprise".into()))?;
+        let path = |p: &str| {
+            if prefix.is_empty() {
+                p.to_string()
+            } else {
+                format!("{prefix}/{p}")
+            }
+        };
+        for x in validate_manifest(input).0 {
+            v.push(path(&x.path), &x.rule, x.message);
+        }
+        let catalog = self.catalog();
+        let codes = CatalogCodes(&catalog);
+        for (field, table, value) in [
+            (
+                "transport_mode",
+                CodeTable::TransportMode,
+                &input.transport_mode,
+            ),
+            ("port", CodeTable::Port, &input.port),
+            ("customs", CodeTable::CustomsDistrict, &input.customs),
+        ] {
+            if !value.is_empty() && !codes.exists(table, value) {
+                v.push(
+                    path(field),
+                    "code.unknown",
+                    format!("'{value}' is not in the reference table in force"),
+                );
+            }
+        }
+        for (i, b) in input.bills.iter().enumerate() {
+            if self.store.bill(b.bill_no.trim()).await?.is_some() {
+                v.push(
+                    path(&format!("bills/{i}/bill_no")),
+                    "bill_no.unique",
+                    format!("bill {} is already on a manifest", b.bill_no),
+                );
+            }
+        }
+        Ok(Manifest {
+            id: new_id(),
+            input: input.clone(),
+            filed_by,
+            arrived_at: None,
+            created_at: self.now(),
+        })
     }
 
     pub async fn get_manifest(&self, ctx: &Ctx, id: Uuid) -> AppResult<Manifest> {

@@ -348,3 +348,68 @@ impl App {
         Ok(out)
     }
 }
+
+pub use tongguan_api::{CuscarImport, CuscarParams};
+
+impl App {
+    /// Files the manifests of an UN/EDIFACT CUSCAR D.96B interchange (M2/M8 data exchange);
+    /// every malformed segment is refused with its position, and nothing is stored unless the
+    /// whole interchange is good.
+    pub async fn import_cuscar(
+        &self,
+        ctx: &Ctx,
+        params: &CuscarParams,
+        text: &str,
+    ) -> AppResult<Reply> {
+        require_role(ctx, &[Role::EnterpriseUser, Role::Broker])?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        let interchange = tongguan_edifact::parse_cuscar(text).map_err(|e| {
+            let path = e
+                .segment()
+                .map_or("body".to_string(), |n| format!("body/segment/{n}"));
+            invalid(&path, e.rule(), e.to_string())
+        })?;
+        let mut v = tongguan_domain::Violations::new();
+        let mut manifests = Vec::new();
+        let mut warnings = Vec::new();
+        for (i, m) in interchange.manifests.into_iter().enumerate() {
+            let mut input = m.manifest;
+            input.customs = params.customs.trim().to_string();
+            manifests.push(
+                self.prepare_manifest(ctx, &input, &format!("manifests/{i}"), &mut v)
+                    .await?,
+            );
+            warnings.extend(
+                m.warnings
+                    .into_iter()
+                    .map(|w| format!("message {}: {w}", m.message_ref)),
+            );
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let answer = CuscarImport {
+            sender: interchange.sender.clone(),
+            control_ref: interchange.control_ref.clone(),
+            manifests: manifests.clone(),
+            warnings,
+        };
+        let audit = self.audit_draft(
+            ctx,
+            "manifest.import_cuscar",
+            &format!(
+                "interchange/{}/{}",
+                interchange.sender, interchange.control_ref
+            ),
+            &format!("{} manifest(s) from CUSCAR", manifests.len()),
+        );
+        let ops = manifests
+            .into_iter()
+            .map(|m| Op::InsertManifest(Box::new(m)))
+            .collect();
+        self.commit_reply(ctx, Changeset::new(ops, audit), 201, &answer, None)
+            .await
+    }
+}

@@ -239,3 +239,30 @@ impl FromRequest<Arc<App>> for CsvMutation {
         })
     }
 }
+
+/// A mutating call whose body is an UN/EDIFACT interchange (`application/edifact`, or
+/// `text/plain`). Interchanges in UNOA–UNOC arrive as bytes; ISO-8859-1 (UNOC) bytes that
+/// are not UTF-8 are read as Latin-1.
+pub struct EdifactMutation {
+    pub ctx: Ctx,
+    pub text: String,
+}
+
+impl FromRequest<Arc<App>> for EdifactMutation {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, Response> {
+        let (caller, bytes, ct) = read_mutation(req, app).await?;
+        if !(ct.starts_with("application/edifact") || ct.starts_with("text/plain")) {
+            return Err(unsupported("application/edifact"));
+        }
+        let text = match String::from_utf8(bytes.to_vec()) {
+            Ok(t) => t,
+            Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+        };
+        Ok(EdifactMutation {
+            ctx: caller.ctx,
+            text,
+        })
+    }
+}

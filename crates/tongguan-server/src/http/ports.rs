@@ -87,4 +87,21 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/combination-ports", get(combination_ports))
         .route("/api/v1/terminal-events", post(terminal_event))
+        .merge(router_edifact())
+}
+
+#[utoipa::path(post, path = "/api/v1/manifests/cuscar", tag = "manifests",
+    params(crate::app::ports::CuscarParams, ("Idempotency-Key" = String, Header)),
+    request_body(content = String, content_type = "application/edifact", description = "An UN/EDIFACT CUSCAR D.96B interchange"),
+    responses((status = 201, body = crate::app::ports::CuscarImport), (status = 422, body = Problem, description = "Names the segment and the rule")))]
+pub async fn import_cuscar(
+    State(app): State<AppState>,
+    Q(q): Q<crate::app::ports::CuscarParams>,
+    m: super::extract::EdifactMutation,
+) -> ApiResult<Response> {
+    Ok(reply(app.import_cuscar(&m.ctx, &q, &m.text).await?))
+}
+
+pub fn router_edifact() -> Router<AppState> {
+    Router::new().route("/api/v1/manifests/cuscar", post(import_cuscar))
 }

@@ -453,7 +453,7 @@ pub fn api() -> Router<AppState> {
           super::taxes::record_payment, super::taxes::tariff_line, super::taxes::load_tariff,
           super::taxes::import_exchange_rates, super::taxes::quotas,
           super::ports::terminals, super::ports::put_terminal, super::ports::combination_ports,
-          super::ports::terminal_event, super::ports::unloading_list),
+          super::ports::terminal_event, super::ports::unloading_list, super::ports::import_cuscar),
     components(schemas(Problem, tongguan_domain::Violation)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -415,7 +415,87 @@ async fn registry_rules(db: Db) {
     );
 }
 
+/// CUSCAR (UN/EDIFACT D.96B) manifests are filed from an interchange; a malformed one is
+/// refused naming the segment, and nothing is stored.
+async fn cuscar_import(db: Db) {
+    let w = world(db, "routine").await;
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tongguan-edifact/tests/fixtures"
+    );
+    let good =
+        std::fs::read_to_string(format!("{fixtures}/maritime_two_bills.edi")).expect("fixture");
+    // A wrong check digit on the first container: refused at its segment.
+    let first_eqd = good
+        .split('\'')
+        .find(|s| s.trim_start().starts_with("EQD+CN+"))
+        .expect("an EQD segment")
+        .trim()
+        .to_string();
+    let container = first_eqd
+        .split('+')
+        .nth(2)
+        .and_then(|c| c.split(':').next())
+        .expect("container")
+        .to_string();
+    let mut broken_no = container.clone();
+    let last = broken_no
+        .pop()
+        .and_then(|c| c.to_digit(10))
+        .expect("check digit");
+    broken_no.push(char::from_digit((last + 1) % 10, 10).expect("digit"));
+    let bad = good.replace(&container, &broken_no);
+    let err = w
+        .importer
+        .import_cuscar("5316", &bad)
+        .await
+        .expect_err("bad check digit");
+    assert_eq!(err.rules(), vec!["edifact.bad_container"]);
+    assert!(
+        err.problem().expect("problem").violations[0]
+            .path
+            .starts_with("body/segment/")
+    );
+    let err = w
+        .importer
+        .import_cuscar("5316", "UNB+UNOC:3+X+Y+260101:0000+1'GARBAGE")
+        .await
+        .expect_err("truncated");
+    assert_eq!(err.status(), Some(422));
+
+    let imported = w
+        .importer
+        .import_cuscar("5316", &good)
+        .await
+        .expect("import");
+    assert_eq!(imported.manifests.len(), 1);
+    let m = &imported.manifests[0];
+    assert_eq!(m.input.bills.len(), 2);
+    assert_eq!(m.input.customs, "5316");
+    let again = w
+        .importer
+        .import_cuscar("5316", &good)
+        .await
+        .expect_err("bills already filed");
+    assert!(
+        again.rules().iter().all(|r| r == "bill_no.unique"),
+        "{:?}",
+        again.rules()
+    );
+    assert_eq!(
+        w.importer
+            .manifest(m.id)
+            .await
+            .expect("stored")
+            .input
+            .bills
+            .len(),
+        2
+    );
+}
+
 on_both_databases! {
+    cuscar_manifests_are_imported_and_checked => cuscar_import,
     combination_port_feeder_to_hub_export => feeder_to_hub_export,
     import_released_before_unloading_is_picked_up_ship_side => import_ship_side_pickup,
     rail_and_air_arrivals_release_like_sea => rail_and_air,
