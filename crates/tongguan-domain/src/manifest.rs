@@ -52,7 +52,34 @@ pub struct ManifestInput {
     /// Expected arrival of the transport means.
     #[serde(default)]
     pub eta: Option<DateTime<Utc>>,
+    /// Which leg of a multi-leg journey this manifest covers (一单到底: the same bill
+    /// follows the goods on the feeder and the mainline manifests).
+    #[serde(default)]
+    pub leg: Leg,
     pub bills: Vec<Bill>,
+}
+
+/// The leg of a journey a manifest covers (M2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Leg {
+    /// The only leg: a bill appears on one such manifest.
+    #[default]
+    Direct,
+    /// Feeder barge between a feeder terminal and the hub (驳船).
+    Feeder,
+    /// Mainline vessel calling at the hub (干线).
+    Mainline,
+}
+
+impl Leg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Leg::Direct => "direct",
+            Leg::Feeder => "feeder",
+            Leg::Mainline => "mainline",
+        }
+    }
 }
 
 /// A stored manifest.

@@ -136,6 +136,7 @@ pub(crate) fn map_message(
             port: transport.port,
             customs: String::new(),
             eta: transport.eta,
+            leg: Default::default(),
             bills,
         },
         warnings: cx.warnings,

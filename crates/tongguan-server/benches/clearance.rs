@@ -223,6 +223,7 @@ async fn run(label: &str, store: Store, n: usize) {
             port: "CNYTN".into(),
             customs: "5316".into(),
             eta: None,
+            leg: Default::default(),
             bills: chunk
                 .iter()
                 .map(|i| Bill {

@@ -69,6 +69,7 @@ fn main() {
                 port: "CNYTN".into(),
                 customs: "5316".into(),
                 eta: None,
+                leg: Default::default(),
                 bills: chunk
                     .iter()
                     .map(|i| Bill { bill_no: format!("GATE{i:08}"), consignee: "x".into(), packages: 1, gross_weight_kg: Decimal::ONE, containers: vec![container(*i)], master_bill_no: None, wagons: vec![] })

@@ -553,7 +553,7 @@ impl Op {
                 let id = m.id.to_string();
                 out.push(Statement::Bulk {
                     table: "bills",
-                    columns: &["bill_no", "manifest_id", "master_bill_no"],
+                    columns: &["bill_no", "manifest_id", "master_bill_no", "leg"],
                     rows: m
                         .input
                         .bills
@@ -563,13 +563,14 @@ impl Op {
                                 b.bill_no.trim().to_string().into(),
                                 id.clone().into(),
                                 b.master_bill_no.as_deref().map(str::trim).map(str::to_string).into(),
+                                m.input.leg.as_str().into(),
                             ]
                         })
                         .collect(),
                 });
                 out.push(Statement::Bulk {
                     table: "bill_containers",
-                    columns: &["bill_no", "container_no"],
+                    columns: &["bill_no", "manifest_id", "container_no"],
                     rows: m
                         .input
                         .bills
@@ -578,7 +579,7 @@ impl Op {
                             b.containers.iter().filter_map(|c| {
                                 tongguan_domain::codes::ContainerNumber::parse(c)
                                     .ok()
-                                    .map(|c| vec![b.bill_no.trim().to_string().into(), String::from(c).into()])
+                                    .map(|c| vec![b.bill_no.trim().to_string().into(), id.clone().into(), String::from(c).into()])
                             })
                         })
                         .collect(),
@@ -617,7 +618,7 @@ impl Op {
             )),
             Op::Guard(g) => out.push(match g {
                 Guard::BillNotArrived(b) => Statement::Guard {
-                    sql: "SELECT 1 FROM bills WHERE bill_no = $1 AND arrived_at IS NOT NULL",
+                    sql: "SELECT 1 FROM bills WHERE bill_no = $1 AND arrived_at IS NOT NULL LIMIT 1",
                     params: vec![b.clone().into()],
                     what: format!("bill {b} arrived meanwhile"),
                 },

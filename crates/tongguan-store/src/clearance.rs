@@ -174,7 +174,7 @@ impl Store {
     pub async fn bill(&self, bill_no: &str) -> Result<Option<BillState>> {
         Ok(self
             .lookup(
-                "SELECT b.bill_no, b.manifest_id, b.arrived_at, m.arrived_at, m.eta FROM bills b JOIN manifests m ON m.id = b.manifest_id WHERE b.bill_no = $1",
+                "SELECT b.bill_no, MIN(b.manifest_id), MIN(b.arrived_at), MIN(m.arrived_at), MIN(m.eta) FROM bills b JOIN manifests m ON m.id = b.manifest_id WHERE b.bill_no = $1 GROUP BY b.bill_no",
                 vec![bill_no.into()],
                 |r| {
                     Ok(BillState {
@@ -191,10 +191,20 @@ impl Store {
             .pop())
     }
 
+    /// The legs (`direct`, `feeder`, `mainline`) on whose manifests a bill already is.
+    pub async fn bill_legs(&self, bill_no: &str) -> Result<Vec<String>> {
+        self.lookup(
+            "SELECT leg FROM bills WHERE bill_no = $1",
+            vec![bill_no.into()],
+            |r| r.text(0),
+        )
+        .await
+    }
+
     /// House bills (air) under a master bill.
     pub async fn bills_of_master(&self, master: &str) -> Result<Vec<String>> {
         self.lookup(
-            "SELECT bill_no FROM bills WHERE master_bill_no = $1 ORDER BY bill_no",
+            "SELECT DISTINCT bill_no FROM bills WHERE master_bill_no = $1 ORDER BY bill_no",
             vec![master.into()],
             |r| r.text(0),
         )
@@ -214,7 +224,7 @@ impl Store {
     /// Containers on a manifest, with their bills.
     pub async fn manifest_containers(&self, manifest: Uuid) -> Result<Vec<(String, String)>> {
         self.lookup(
-            "SELECT c.bill_no, c.container_no FROM bill_containers c JOIN bills b ON b.bill_no = c.bill_no WHERE b.manifest_id = $1 ORDER BY c.container_no",
+            "SELECT bill_no, container_no FROM bill_containers WHERE manifest_id = $1 ORDER BY container_no",
             vec![manifest.to_string().into()],
             |r| Ok((r.text(0)?, r.text(1)?)),
         )

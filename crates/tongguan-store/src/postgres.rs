@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_ports",
         include_str!("../migrations/postgres/0004_ports.sql"),
     ),
+    (
+        5,
+        "0005_legs",
+        include_str!("../migrations/postgres/0005_legs.sql"),
+    ),
 ];
 
 /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).

@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_ports",
         include_str!("../migrations/sqlite/0004_ports.sql"),
     ),
+    (
+        5,
+        "0005_legs",
+        include_str!("../migrations/sqlite/0005_legs.sql"),
+    ),
 ];
 
 type Reply = oneshot::Sender<Result<Receipt>>;

@@ -1136,12 +1136,22 @@ impl App {
                 );
             }
         }
+        // One bill end to end (一单到底): a bill may be on one manifest per leg, and a direct
+        // manifest is its only leg.
+        let leg = input.leg.as_str();
         for (i, b) in input.bills.iter().enumerate() {
-            if self.store.bill(b.bill_no.trim()).await?.is_some() {
+            let legs = self.store.bill_legs(b.bill_no.trim()).await?;
+            let taken = legs.iter().any(|l| l == leg || l == "direct")
+                || (leg == "direct" && !legs.is_empty());
+            if taken {
                 v.push(
                     path(&format!("bills/{i}/bill_no")),
                     "bill_no.unique",
-                    format!("bill {} is already on a manifest", b.bill_no),
+                    format!(
+                        "bill {} is already on a manifest for this leg ({})",
+                        b.bill_no,
+                        legs.join(", ")
+                    ),
                 );
             }
         }

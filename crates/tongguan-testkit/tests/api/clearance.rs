@@ -137,6 +137,7 @@ pub(crate) async fn manifest(c: &Client, bill: &str, containers: &[&str]) {
         port: "CNYTN".into(),
         customs: "5316".into(),
         eta: None,
+        leg: Default::default(),
         bills: vec![Bill {
             bill_no: bill.into(),
             consignee: "Shenzhen Importer".into(),

@@ -60,6 +60,7 @@ async fn manifest(
         port: port.into(),
         customs: customs.into(),
         eta: None,
+        leg: Default::default(),
         bills,
     })
     .await
@@ -494,7 +495,106 @@ async fn cuscar_import(db: Db) {
     );
 }
 
+/// One bill end to end (一单到底): the same bill on the feeder barge's and the mainline
+/// vessel's manifests; the arrival at the feeder counts as arrival at the hub, and the hub
+/// sees the goods released without a second declaration.
+async fn one_bill_end_to_end(db: Db) {
+    let w = world(db, "routine").await;
+    register(&w.t, "CNSHK-SCT", "CNSHK", "5304", TerminalKind::Sea, None).await;
+    register(
+        &w.t,
+        "CNDGG-XG",
+        "CNDGG",
+        "5304",
+        TerminalKind::Sea,
+        Some("CNSHK"),
+    )
+    .await;
+    let leg = |leg: tongguan_domain::manifest::Leg, port: &str, means: &str| ManifestInput {
+        direction: Direction::Import,
+        transport_mode: "2".into(),
+        transport_means: means.into(),
+        voyage: "L1".into(),
+        port: port.into(),
+        customs: "5304".into(),
+        eta: None,
+        leg,
+        bills: vec![bill("GBA0000001", &[CONTAINER])],
+    };
+    w.importer
+        .file_manifest(&leg(
+            tongguan_domain::manifest::Leg::Mainline,
+            "CNSHK",
+            "MAINLINE VESSEL",
+        ))
+        .await
+        .expect("mainline leg");
+    w.importer
+        .file_manifest(&leg(
+            tongguan_domain::manifest::Leg::Feeder,
+            "CNDGG",
+            "FEEDER BARGE",
+        ))
+        .await
+        .expect("feeder leg");
+    let twice = w
+        .importer
+        .file_manifest(&leg(
+            tongguan_domain::manifest::Leg::Feeder,
+            "CNDGG",
+            "OTHER BARGE",
+        ))
+        .await
+        .expect_err("same leg twice");
+    assert_eq!(twice.rules(), vec!["bill_no.unique"]);
+    let direct = w
+        .importer
+        .file_manifest(&leg(
+            tongguan_domain::manifest::Leg::Direct,
+            "CNSHK",
+            "ANOTHER",
+        ))
+        .await
+        .expect_err("direct beside legs");
+    assert_eq!(direct.rules(), vec!["bill_no.unique"]);
+
+    let mut c = content(&w.uscc, "GBA0000001", &[CONTAINER], Direction::Import);
+    c.head.domestic_port = "CNSHK".into();
+    c.head.declaring_customs = "5304".into();
+    c.head.port_customs = "5304".into();
+    let d = w
+        .importer
+        .create_declaration(&submit(c))
+        .await
+        .expect("declare once");
+    assert_eq!(d.declaration.status, Status::AwaitingArrival);
+    let feeder =
+        w.t.user("gate.dg", "terminal_operator", None, None, &["CNDGG-XG"])
+            .await;
+    let out = feeder
+        .report_arrival(&ArrivalReportInput {
+            terminal: "CNDGG-XG".into(),
+            bill_no: Some("GBA0000001".into()),
+            containers: vec![],
+        })
+        .await
+        .expect("arrival at the feeder");
+    assert_eq!(out.released, vec![d.declaration.id]);
+    let hub =
+        w.t.user("gate.sk2", "terminal_operator", None, None, &["CNSHK-SCT"])
+            .await;
+    let at_hub = hub.gate(CONTAINER).await.expect("hub sees it");
+    assert!(
+        matches!(
+            at_hub.action,
+            GateAction::ShipSidePickup | GateAction::Proceed
+        ),
+        "{at_hub:?}"
+    );
+}
+
 on_both_databases! {
+    one_bill_follows_the_goods_across_legs => one_bill_end_to_end,
     cuscar_manifests_are_imported_and_checked => cuscar_import,
     combination_port_feeder_to_hub_export => feeder_to_hub_export,
     import_released_before_unloading_is_picked_up_ship_side => import_ship_side_pickup,
