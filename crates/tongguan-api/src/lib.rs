@@ -377,6 +377,9 @@ pub struct ArrivalOutcome {
     pub to_inspection: Vec<Uuid>,
     /// Declarations whose arrival was recorded without a status change.
     pub recorded: Vec<Uuid>,
+    /// Declarations on the bill or containers cleared at other ports: not this terminal's to
+    /// report.
+    pub other_ports: usize,
 }
 
 // --- Taxes, exchange rates and guarantees (issue 4) ---

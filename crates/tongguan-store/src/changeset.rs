@@ -150,8 +150,10 @@ pub enum Op {
         id: Uuid,
         at: DateTime<Utc>,
     },
+    /// The bill arrived on the leg of this manifest.
     MarkBillArrived {
         bill_no: String,
+        manifest_id: Uuid,
         at: DateTime<Utc>,
     },
     /// A container reported in the supervised area; the first report counts.
@@ -273,11 +275,12 @@ pub enum Guard {
     BillNotArrived(String),
     /// The container has no arrival report yet.
     ContainerNotArrived(String),
-    /// No declaration on this bill still awaits arrival (after this changeset's updates).
-    NoneAwaitingOnBill(String),
+    /// No declaration on this bill cleared at this port still awaits arrival (after this
+    /// changeset's updates).
+    NoneAwaitingOnBill { bill_no: String, port: String },
     /// No declaration with this container, all of whose containers have arrived, still
     /// awaits arrival (after this changeset's updates).
-    NoneAwaitingOnContainer(String),
+    NoneAwaitingOnContainer { container_no: String, port: String },
 }
 
 /// A stored arrival report.
@@ -454,6 +457,12 @@ fn declaration_params(d: &Declaration) -> Vec<Val> {
         micros(d.updated_at).into(),
         d.version.into(),
         json(d).into(),
+        d.content
+            .head
+            .domestic_port
+            .trim()
+            .to_ascii_uppercase()
+            .into(),
     ]
 }
 
@@ -490,7 +499,7 @@ impl Op {
         match self {
             Op::InsertDeclaration(d) => {
                 out.push(exec(
-                    "INSERT INTO declarations (id, pre_entry_no, customs_no, owner_id, declarant_id, direction, status, bill_no, declaring_customs, port_customs, created_at, updated_at, version, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                    "INSERT INTO declarations (id, pre_entry_no, customs_no, owner_id, declarant_id, direction, status, bill_no, declaring_customs, port_customs, created_at, updated_at, version, body, domestic_port) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                     declaration_params(d),
                 ));
                 out.push(container_rows(d));
@@ -503,7 +512,7 @@ impl Op {
                 let mut p = declaration_params(declaration);
                 p.push((*expected_version).into());
                 out.push(exec_one(
-                    "UPDATE declarations SET id = $1, pre_entry_no = $2, customs_no = $3, owner_id = $4, declarant_id = $5, direction = $6, status = $7, bill_no = $8, declaring_customs = $9, port_customs = $10, created_at = $11, updated_at = $12, version = $13, body = $14 WHERE id = $1 AND version = $15",
+                    "UPDATE declarations SET id = $1, pre_entry_no = $2, customs_no = $3, owner_id = $4, declarant_id = $5, direction = $6, status = $7, bill_no = $8, declaring_customs = $9, port_customs = $10, created_at = $11, updated_at = $12, version = $13, body = $14, domestic_port = $15 WHERE id = $1 AND version = $16",
                     p,
                     version_mismatch,
                     format!("declaration {}", declaration.id),
@@ -589,9 +598,13 @@ impl Op {
                 "UPDATE manifests SET arrived_at = $1 WHERE id = $2 AND arrived_at IS NULL",
                 vec![micros(*at).into(), id.to_string().into()],
             )),
-            Op::MarkBillArrived { bill_no, at } => out.push(exec(
-                "UPDATE bills SET arrived_at = $1 WHERE bill_no = $2 AND arrived_at IS NULL",
-                vec![micros(*at).into(), bill_no.clone().into()],
+            Op::MarkBillArrived {
+                bill_no,
+                manifest_id,
+                at,
+            } => out.push(exec(
+                "UPDATE bills SET arrived_at = $1 WHERE bill_no = $2 AND manifest_id = $3 AND arrived_at IS NULL",
+                vec![micros(*at).into(), bill_no.clone().into(), manifest_id.to_string().into()],
             )),
             Op::InsertContainerArrival {
                 container_no,
@@ -627,15 +640,15 @@ impl Op {
                     params: vec![c.clone().into()],
                     what: format!("container {c} arrived meanwhile"),
                 },
-                Guard::NoneAwaitingOnBill(b) => Statement::Guard {
-                    sql: "SELECT 1 FROM declarations WHERE bill_no = $1 AND status = 'awaiting_arrival' LIMIT 1",
-                    params: vec![b.clone().into()],
-                    what: format!("a declaration on bill {b} was accepted meanwhile"),
+                Guard::NoneAwaitingOnBill { bill_no, port } => Statement::Guard {
+                    sql: "SELECT 1 FROM declarations WHERE bill_no = $1 AND domestic_port = $2 AND status = 'awaiting_arrival' LIMIT 1",
+                    params: vec![bill_no.clone().into(), port.clone().into()],
+                    what: format!("a declaration on bill {bill_no} was accepted meanwhile"),
                 },
-                Guard::NoneAwaitingOnContainer(c) => Statement::Guard {
-                    sql: "SELECT 1 FROM declaration_containers c JOIN declarations d ON d.id = c.declaration_id WHERE c.container_no = $1 AND d.status = 'awaiting_arrival' AND NOT EXISTS (SELECT 1 FROM declaration_containers c2 WHERE c2.declaration_id = d.id AND c2.container_no NOT IN (SELECT container_no FROM container_arrivals)) LIMIT 1",
-                    params: vec![c.clone().into()],
-                    what: format!("a declaration with container {c} was accepted meanwhile"),
+                Guard::NoneAwaitingOnContainer { container_no, port } => Statement::Guard {
+                    sql: "SELECT 1 FROM declaration_containers c JOIN declarations d ON d.id = c.declaration_id WHERE c.container_no = $1 AND d.domestic_port = $2 AND d.status = 'awaiting_arrival' AND NOT EXISTS (SELECT 1 FROM declaration_containers c2 WHERE c2.declaration_id = d.id AND c2.container_no NOT IN (SELECT container_no FROM container_arrivals)) LIMIT 1",
+                    params: vec![container_no.clone().into(), port.clone().into()],
+                    what: format!("a declaration with container {container_no} was accepted meanwhile"),
                 },
             }),
             Op::InsertTariffVersion(v) => out.push(exec(

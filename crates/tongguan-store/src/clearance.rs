@@ -191,6 +191,35 @@ impl Store {
             .pop())
     }
 
+    /// The manifests a bill is on (one per leg).
+    pub async fn bill_manifests(&self, bill_no: &str) -> Result<Vec<Uuid>> {
+        self.lookup(
+            "SELECT manifest_id FROM bills WHERE bill_no = $1 ORDER BY manifest_id",
+            vec![bill_no.into()],
+            |r| Uuid::parse_str(&r.text(0)?).map_err(|e| corrupt("bills", e)),
+        )
+        .await
+    }
+
+    /// Where and when a container was reported arrived.
+    pub async fn container_arrival_at(
+        &self,
+        container_no: &str,
+    ) -> Result<Option<(DateTime<Utc>, String)>> {
+        Ok(self
+            .lookup(
+                "SELECT at, terminal FROM container_arrivals WHERE container_no = $1",
+                vec![container_no.into()],
+                |r| {
+                    let at = opt_time(r, 0, "container_arrivals")?
+                        .ok_or_else(|| corrupt("container_arrivals", "time"))?;
+                    Ok((at, r.text(1)?))
+                },
+            )
+            .await?
+            .pop())
+    }
+
     /// The legs (`direct`, `feeder`, `mainline`) on whose manifests a bill already is.
     pub async fn bill_legs(&self, bill_no: &str) -> Result<Vec<String>> {
         self.lookup(

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_legs",
         include_str!("../migrations/postgres/0005_legs.sql"),
     ),
+    (
+        6,
+        "0006_declaration_port",
+        include_str!("../migrations/postgres/0006_declaration_port.sql"),
+    ),
 ];
 
 /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).

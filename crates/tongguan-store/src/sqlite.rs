@@ -39,6 +39,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_legs",
         include_str!("../migrations/sqlite/0005_legs.sql"),
     ),
+    (
+        6,
+        "0006_declaration_port",
+        include_str!("../migrations/sqlite/0006_declaration_port.sql"),
+    ),
 ];
 
 type Reply = oneshot::Sender<Result<Receipt>>;

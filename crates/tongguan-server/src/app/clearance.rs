@@ -449,10 +449,16 @@ impl App {
         let containers = c.containers();
         if facts.arrived_at.is_none() && !containers.is_empty() {
             let mut last = None;
+            let port = c.head.domestic_port.trim();
             for cn in &containers {
-                match self.store.container_arrival(cn).await? {
-                    Some(t) => last = last.max(Some(t)),
-                    None => return Ok(facts),
+                match self.store.container_arrival_at(cn).await? {
+                    // Arrived at a terminal of the port it is cleared at (or its combination port).
+                    Some((t, terminal))
+                        if port.is_empty() || self.ports_of_terminal(&terminal).contains(port) =>
+                    {
+                        last = last.max(Some(t))
+                    }
+                    _ => return Ok(facts),
                 }
             }
             facts.arrived_at = last;
@@ -1249,16 +1255,27 @@ impl App {
             arrived_bills.push(b.clone());
             arrived_bills.extend(self.store.bills_of_master(b).await?);
         }
+        // A terminal reports only for its own ports (and its combination port's): the legs
+        // and declarations of other ports are left alone.
+        let ports = self.ports_of_terminal(&terminal);
         for b in &arrived_bills {
-            if let Some(state) = self.store.bill(b).await? {
-                ops.push(Op::MarkBillArrived {
-                    bill_no: b.clone(),
-                    at: now,
-                });
-                ops.push(Op::MarkManifestArrived {
-                    id: state.manifest_id,
-                    at: now,
-                });
+            for manifest_id in self.store.bill_manifests(b).await? {
+                let at_this_port = self
+                    .store
+                    .manifest(manifest_id)
+                    .await?
+                    .is_some_and(|m| ports.contains(&m.input.port));
+                if at_this_port {
+                    ops.push(Op::MarkBillArrived {
+                        bill_no: b.clone(),
+                        manifest_id,
+                        at: now,
+                    });
+                    ops.push(Op::MarkManifestArrived {
+                        id: manifest_id,
+                        at: now,
+                    });
+                }
             }
             for d in self.store.declarations_of_bill(b).await? {
                 push(d, &mut candidates);
@@ -1287,11 +1304,16 @@ impl App {
             released: vec![],
             to_inspection: vec![],
             recorded: vec![],
+            other_ports: 0,
         };
         let mut changed = Vec::new();
         let mut befores = Vec::new();
         for mut d in candidates {
             if d.arrived_at.is_some() || d.status.is_final() {
+                continue;
+            }
+            if !ports.contains(d.content.head.domestic_port.trim()) {
+                outcome.other_ports += 1;
                 continue;
             }
             // A declaration's goods have arrived when its bill did, or all its containers.
@@ -1344,14 +1366,21 @@ impl App {
         // Declarations accepted between our read and our commit would be missed: refuse to
         // commit then, and read again.
         for b in &arrived_bills {
-            ops.push(Op::Guard(Guard::NoneAwaitingOnBill(b.clone())));
+            for port in &ports {
+                ops.push(Op::Guard(Guard::NoneAwaitingOnBill {
+                    bill_no: b.clone(),
+                    port: port.clone(),
+                }));
+            }
         }
-        ops.extend(
-            containers
-                .iter()
-                .cloned()
-                .map(|c| Op::Guard(Guard::NoneAwaitingOnContainer(c))),
-        );
+        for c in &containers {
+            for port in &ports {
+                ops.push(Op::Guard(Guard::NoneAwaitingOnContainer {
+                    container_no: c.clone(),
+                    port: port.clone(),
+                }));
+            }
+        }
         // Consolidated taxes of what was released are posted to the month's statement.
         let pairs: Vec<(Status, &Declaration)> =
             befores.iter().copied().zip(changed.iter()).collect();

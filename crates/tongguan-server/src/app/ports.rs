@@ -71,6 +71,19 @@ impl App {
         ports
     }
 
+    /// The ports goods at a terminal belong to (its own, its hub's, or its feeders').
+    pub fn ports_of_terminal(&self, code: &str) -> BTreeSet<String> {
+        let actor = Actor {
+            user_id: Uuid::nil(),
+            username: String::new(),
+            role: Role::TerminalOperator,
+            enterprise_id: None,
+            district: None,
+            terminals: vec![code.to_string()],
+        };
+        self.operator_ports(&actor)
+    }
+
     /// Admin: registers or changes a terminal.
     pub async fn put_terminal(
         &self,

@@ -568,6 +568,27 @@ async fn one_bill_end_to_end(db: Db) {
         .await
         .expect("declare once");
     assert_eq!(d.declaration.status, Status::AwaitingArrival);
+    // A terminal of another port cannot release it by reporting its bill.
+    let elsewhere = w
+        .terminal
+        .report_arrival(&ArrivalReportInput {
+            terminal: "CNYTN-YICT".into(),
+            bill_no: Some("GBA0000001".into()),
+            containers: vec![],
+        })
+        .await
+        .expect("report recorded");
+    assert!(elsewhere.released.is_empty());
+    assert_eq!(elsewhere.other_ports, 1);
+    assert_eq!(
+        w.importer
+            .declaration(d.declaration.id)
+            .await
+            .expect("read")
+            .declaration
+            .status,
+        Status::AwaitingArrival
+    );
     let feeder =
         w.t.user("gate.dg", "terminal_operator", None, None, &["CNDGG-XG"])
             .await;
