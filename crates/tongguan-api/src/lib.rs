@@ -345,8 +345,9 @@ pub struct DeclarationView {
     pub declaration: Declaration,
     /// Two-step: days the complete declaration is overdue (0 when not).
     pub complete_overdue_days: i64,
-    /// Two-step: the late-declaration fee accrued so far (滞报金), in the declaration's
-    /// currency until exchange rates arrive: customs value × 0.05% × days overdue.
+    /// Two-step: the late-declaration fee accrued so far (滞报金) in CNY: 0.5‰ of the customs
+    /// value a day overdue, whole yuan, not levied below CNY 50 (Order 273); none when the
+    /// customs value in CNY is unknown (no exchange rate for the month).
     #[schema(value_type = Option<String>)]
     pub late_fee: Option<Decimal>,
 }

@@ -61,6 +61,9 @@ pub struct ClearanceConfig {
     /// Late-declaration fee (滞报金) per day: 0.5‰ of the customs value (Order 273; RULES.md §5).
     #[serde(with = "rust_decimal::serde::str")]
     pub late_declaration_fee_per_day: rust_decimal::Decimal,
+    /// The late-declaration fee is not levied below this amount in CNY (Order 273).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub late_declaration_fee_minimum_cny: rust_decimal::Decimal,
     /// Declaration form limits (50 items, total tolerance).
     pub declaration: tongguan_domain::declaration::DeclarationRules,
     /// Random selection by credit level (M16).
@@ -75,6 +78,7 @@ impl Default for ClearanceConfig {
             export_advance_days: 3,
             complete_declaration_days: 14,
             late_declaration_fee_per_day: rust_decimal::Decimal::new(5, 4),
+            late_declaration_fee_minimum_cny: rust_decimal::Decimal::new(50, 0),
             declaration: Default::default(),
             random_selection: Default::default(),
             risk_seed: 0x7467_7561_6e5f_7269,

@@ -278,6 +278,27 @@ impl App {
         }
     }
 
+    /// The customs value in CNY: from the tax breakdown, else the item totals converted at
+    /// the customs rate of the month of acceptance; none without a rate.
+    fn customs_value_cny(&self, d: &Declaration) -> Option<Decimal> {
+        let from_breakdown = d
+            .tax
+            .as_ref()
+            .and_then(|t| t.breakdown.as_ref())
+            .and_then(|b| b.get("customs_value_cny"))
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.parse::<Decimal>().ok());
+        from_breakdown.or_else(|| {
+            let on = china_date(d.accepted_at.unwrap_or(d.created_at));
+            let rates = self.taxes.rates();
+            d.content
+                .items
+                .iter()
+                .map(|i| rates.rate_on(&i.currency, on).map(|r| i.total_price * r))
+                .sum::<Option<Decimal>>()
+        })
+    }
+
     pub fn declaration_view(&self, ctx: &Ctx, mut d: Declaration) -> DeclarationView {
         if !matches!(ctx.actor.role, Role::Officer | Role::Admin) {
             // Risk explanations are customs' own: enterprises see the action, not the rules.
@@ -287,12 +308,22 @@ impl App {
             }
         }
         let overdue = d.complete_overdue_days(self.today());
-        let late_fee = (overdue > 0).then(|| {
-            (d.content.total_value()
-                * self.config.clearance.late_declaration_fee_per_day
-                * Decimal::from(overdue))
-            .round_dp(2)
-        });
+        let late_fee = (overdue > 0)
+            .then(|| self.customs_value_cny(&d))
+            .flatten()
+            .map(|value| {
+                // Order 273: 0.5‰ of the customs value a day, fractions of a yuan dropped, not
+                // levied below the threshold.
+                let fee = (value
+                    * self.config.clearance.late_declaration_fee_per_day
+                    * Decimal::from(overdue))
+                .floor();
+                if fee < self.config.clearance.late_declaration_fee_minimum_cny {
+                    Decimal::ZERO
+                } else {
+                    fee
+                }
+            });
         DeclarationView {
             declaration: d,
             complete_overdue_days: overdue,

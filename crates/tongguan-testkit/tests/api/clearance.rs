@@ -454,7 +454,9 @@ async fn two_step(db: Db) {
     let arrival_day = (arrived_at + Duration::hours(8)).date_naive();
     assert_eq!(due, arrival_day + Duration::days(14));
 
-    // 17 days later: 3 days overdue, fee = 90,100.00 × 0.05% × 3 = 135.15.
+    // 17 days later: 3 days overdue. Without the month's exchange rate the fee in CNY is
+    // unknown; with USD at 7.1000 the customs value is 639,710.00 and the fee
+    // 639,710.00 × 0.05 % × 3 = 959.565 → CNY 959 (whole yuan, Order 273).
     w.t.clock.set(arrived_at + Duration::days(17));
     let late = w
         .importer
@@ -462,7 +464,27 @@ async fn two_step(db: Db) {
         .await
         .expect("read");
     assert_eq!(late.complete_overdue_days, 3);
-    assert_eq!(late.late_fee, Some(Decimal::new(13515, 2)));
+    assert_eq!(late.late_fee, None);
+    let month = (d.declaration.accepted_at.expect("accepted") + Duration::hours(8))
+        .format("%Y-%m")
+        .to_string();
+    w.t.admin()
+        .set_exchange_rate(
+            "USD",
+            &month,
+            &tongguan_client::ExchangeRateInput {
+                cny_per_unit: Decimal::new(71000, 4),
+                source: "test fixture".into(),
+            },
+        )
+        .await
+        .expect("rate");
+    let late = w
+        .importer
+        .declaration(d.declaration.id)
+        .await
+        .expect("read");
+    assert_eq!(late.late_fee, Some(Decimal::new(959, 0)));
 
     let full = content(&w.uscc, "COSU6100000005", &[CONTAINER], Direction::Import);
     let done = w
