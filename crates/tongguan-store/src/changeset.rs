@@ -546,7 +546,7 @@ impl Op {
             }),
             Op::InsertManifest(m) => {
                 out.push(exec(
-                    "INSERT INTO manifests (id, direction, transport_means, voyage, filed_by, eta, arrived_at, created_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO manifests (id, direction, transport_means, voyage, filed_by, eta, arrived_at, created_at, body, port) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     vec![
                         m.id.to_string().into(),
                         m.input.direction.as_str().into(),
@@ -557,6 +557,7 @@ impl Op {
                         m.arrived_at.map(micros).into(),
                         micros(m.created_at).into(),
                         json(m).into(),
+                        m.input.port.trim().to_ascii_uppercase().into(),
                     ],
                 ));
                 let id = m.id.to_string();

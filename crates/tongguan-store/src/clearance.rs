@@ -191,12 +191,12 @@ impl Store {
             .pop())
     }
 
-    /// The manifests a bill is on (one per leg).
-    pub async fn bill_manifests(&self, bill_no: &str) -> Result<Vec<Uuid>> {
+    /// The manifests a bill is on (one per leg), with their ports.
+    pub async fn bill_manifests(&self, bill_no: &str) -> Result<Vec<(Uuid, String)>> {
         self.lookup(
-            "SELECT manifest_id FROM bills WHERE bill_no = $1 ORDER BY manifest_id",
+            "SELECT b.manifest_id, m.port FROM bills b JOIN manifests m ON m.id = b.manifest_id WHERE b.bill_no = $1 ORDER BY b.manifest_id",
             vec![bill_no.into()],
-            |r| Uuid::parse_str(&r.text(0)?).map_err(|e| corrupt("bills", e)),
+            |r| Ok((Uuid::parse_str(&r.text(0)?).map_err(|e| corrupt("bills", e))?, r.text(1)?)),
         )
         .await
     }

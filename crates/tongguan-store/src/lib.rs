@@ -226,6 +226,23 @@ pub(crate) fn corrupt(table: &'static str, message: impl std::fmt::Display) -> S
     }
 }
 
+/// A changeset turned into statements on the caller's task, so the single writer only
+/// executes: encoding (JSON bodies, parameters) runs in parallel across callers.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    pub(crate) statements: Vec<Statement>,
+    pub(crate) audit: Vec<tongguan_domain::audit::AuditDraft>,
+}
+
+impl Prepared {
+    pub(crate) fn new(cs: Changeset) -> Prepared {
+        Prepared {
+            statements: statements(&cs),
+            audit: cs.audit,
+        }
+    }
+}
+
 pub(crate) fn statements(cs: &Changeset) -> Vec<Statement> {
     let mut out = Vec::with_capacity(cs.ops.len() + 2);
     // The key first: a concurrent retry of the same call must fail on the key (and be

@@ -10,7 +10,7 @@ use tokio_postgres::types::ToSql;
 use tongguan_domain::audit::{self, GENESIS_HASH};
 
 use crate::changeset::{Expect, Statement, audit_statement};
-use crate::{Changeset, Receipt, Result, RowLike, StoreError, StoreOptions, Val, statements};
+use crate::{Changeset, Prepared, Receipt, Result, RowLike, StoreError, StoreOptions, Val};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -51,7 +51,7 @@ const BULK_ROWS: usize = 1000;
 type Reply = oneshot::Sender<Result<Receipt>>;
 
 enum Msg {
-    Commit(Box<Changeset>, Reply),
+    Commit(Box<Prepared>, Reply),
     Close(oneshot::Sender<()>),
 }
 
@@ -142,7 +142,7 @@ impl PgStore {
     pub async fn commit(&self, cs: Changeset) -> Result<Receipt> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Msg::Commit(Box::new(cs), reply))
+            .send(Msg::Commit(Box::new(Prepared::new(cs)), reply))
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -218,7 +218,7 @@ struct Writer {
 
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
-        let mut batch: Vec<(Box<Changeset>, Reply)> = Vec::with_capacity(self.max_batch);
+        let mut batch: Vec<(Box<Prepared>, Reply)> = Vec::with_capacity(self.max_batch);
         while let Some(first) = rx.recv().await {
             let mut close = None;
             match first {
@@ -249,7 +249,7 @@ impl Writer {
         self.conn.as_mut().ok_or(StoreError::Closed)
     }
 
-    async fn commit_batch(&mut self, batch: &mut Vec<(Box<Changeset>, Reply)>) {
+    async fn commit_batch(&mut self, batch: &mut Vec<(Box<Prepared>, Reply)>) {
         let started = std::time::Instant::now();
         let lock = self.lock;
         let outcome = async {
@@ -270,8 +270,8 @@ impl Writer {
                 None => (0, GENESIS_HASH.to_string()),
             };
             let mut results = Vec::with_capacity(batch.len());
-            for (cs, _) in batch.iter() {
-                results.push(apply(conn, cs, &mut head).await);
+            for (prepared, _) in batch.iter_mut() {
+                results.push(apply(conn, std::mem::take(&mut **prepared), &mut head).await);
             }
             conn.batch_execute("COMMIT").await.map_err(backend)?;
             Ok::<_, StoreError>(results)
@@ -301,7 +301,7 @@ impl Writer {
 }
 
 /// One statement ready to send.
-struct Prepared {
+struct Job {
     stmt: tokio_postgres::Statement,
     params: Vec<Val>,
     expect: Expect,
@@ -310,18 +310,18 @@ struct Prepared {
 /// Applies one changeset inside its own savepoint, pipelined: every statement is sent
 /// before the first answer is awaited, so a changeset costs two round trips (statements,
 /// then release or rollback), not one per statement. On failure the savepoint is rolled back and `head` is left unchanged.
-async fn apply(conn: &Object, cs: &Changeset, head: &mut (i64, String)) -> Result<Receipt> {
-    let mut stmts = statements(cs);
+async fn apply(conn: &Object, prepared: Prepared, head: &mut (i64, String)) -> Result<Receipt> {
+    let mut stmts = prepared.statements;
     let mut receipt = Receipt::default();
     let mut next_head = head.clone();
-    for draft in &cs.audit {
+    for draft in prepared.audit {
         let seq = next_head.0 + 1;
-        let rec = audit::seal(seq, draft.clone(), &next_head.1);
+        let rec = audit::seal(seq, draft, &next_head.1);
         stmts.push(audit_statement(&rec));
         next_head = (seq, rec.hash);
         receipt.audit_seqs.push(seq);
     }
-    let mut jobs = vec![Prepared {
+    let mut jobs = vec![Job {
         stmt: conn.prepare_cached("SAVEPOINT cs").await.map_err(backend)?,
         params: vec![],
         expect: Expect::Any,
@@ -338,7 +338,7 @@ async fn apply(conn: &Object, cs: &Changeset, head: &mut (i64, String)) -> Resul
                 sql,
                 params,
                 expect,
-            } => jobs.push(Prepared {
+            } => jobs.push(Job {
                 stmt: conn.prepare_cached(sql).await.map_err(backend)?,
                 params,
                 expect,
@@ -362,7 +362,7 @@ async fn apply(conn: &Object, cs: &Changeset, head: &mut (i64, String)) -> Resul
                         columns.join(", "),
                         values.join(", ")
                     );
-                    jobs.push(Prepared {
+                    jobs.push(Job {
                         stmt: conn.prepare_cached(&sql).await.map_err(backend)?,
                         params: chunk.iter().flatten().cloned().collect(),
                         expect: Expect::Any,

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use tongguan_domain::audit::{self, GENESIS_HASH};
 
 use crate::changeset::{Expect, Statement, audit_statement};
-use crate::{Changeset, Receipt, Result, RowLike, StoreError, StoreOptions, Val, statements};
+use crate::{Changeset, Prepared, Receipt, Result, RowLike, StoreError, StoreOptions, Val};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -49,7 +49,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 type Reply = oneshot::Sender<Result<Receipt>>;
 
 enum Msg {
-    Commit(Box<Changeset>, Reply),
+    Commit(Box<Prepared>, Reply),
     Close(oneshot::Sender<()>),
 }
 
@@ -192,7 +192,7 @@ impl SqliteStore {
     pub async fn commit(&self, cs: Changeset) -> Result<Receipt> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Msg::Commit(Box::new(cs), reply))
+            .send(Msg::Commit(Box::new(Prepared::new(cs)), reply))
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -315,7 +315,7 @@ struct Writer {
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
-        let mut batch: Vec<(Box<Changeset>, Reply)> = Vec::with_capacity(self.max_batch);
+        let mut batch: Vec<(Box<Prepared>, Reply)> = Vec::with_capacity(self.max_batch);
         while let Some(first) = rx.blocking_recv() {
             let mut close = None;
             match first {
@@ -339,19 +339,25 @@ impl Writer {
         }
     }
 
-    fn commit_batch(&mut self, batch: &mut Vec<(Box<Changeset>, Reply)>) {
+    fn commit_batch(&mut self, batch: &mut Vec<(Box<Prepared>, Reply)>) {
         let started = std::time::Instant::now();
         let mut results: Vec<Result<Receipt>> = Vec::with_capacity(batch.len());
         let outcome = (|| -> Result<()> {
             self.conn
                 .execute_batch("BEGIN IMMEDIATE")
                 .map_err(backend)?;
-            for (cs, _) in batch.iter() {
+            for (prepared, _) in batch.iter_mut() {
                 let saved = self.head.clone();
-                self.conn.execute_batch("SAVEPOINT cs").map_err(backend)?;
-                match self.apply(cs) {
+                self.conn
+                    .prepare_cached("SAVEPOINT cs")
+                    .and_then(|mut st| st.execute([]))
+                    .map_err(backend)?;
+                match self.apply(std::mem::take(&mut **prepared)) {
                     Ok(receipt) => {
-                        self.conn.execute_batch("RELEASE cs").map_err(backend)?;
+                        self.conn
+                            .prepare_cached("RELEASE cs")
+                            .and_then(|mut st| st.execute([]))
+                            .map_err(backend)?;
                         results.push(Ok(receipt));
                     }
                     Err(e) => {
@@ -386,14 +392,14 @@ impl Writer {
         }
     }
 
-    fn apply(&mut self, cs: &Changeset) -> Result<Receipt> {
-        for st in statements(cs) {
+    fn apply(&mut self, prepared: Prepared) -> Result<Receipt> {
+        for st in prepared.statements {
             self.exec(st)?;
         }
         let mut receipt = Receipt::default();
-        for draft in &cs.audit {
+        for draft in prepared.audit {
             let seq = self.head.0 + 1;
-            let rec = audit::seal(seq, draft.clone(), &self.head.1);
+            let rec = audit::seal(seq, draft, &self.head.1);
             self.exec(audit_statement(&rec))?;
             self.head = (seq, rec.hash);
             receipt.audit_seqs.push(seq);

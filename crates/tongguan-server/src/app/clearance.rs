@@ -1290,13 +1290,8 @@ impl App {
         // and declarations of other ports are left alone.
         let ports = self.ports_of_terminal(&terminal);
         for b in &arrived_bills {
-            for manifest_id in self.store.bill_manifests(b).await? {
-                let at_this_port = self
-                    .store
-                    .manifest(manifest_id)
-                    .await?
-                    .is_some_and(|m| ports.contains(&m.input.port));
-                if at_this_port {
+            for (manifest_id, port) in self.store.bill_manifests(b).await? {
+                if ports.contains(&port) {
                     ops.push(Op::MarkBillArrived {
                         bill_no: b.clone(),
                         manifest_id,
