@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use rust_decimal::Decimal;
 use tongguan_domain::declaration::DeclarationContent;
-use tongguan_domain::lifecycle::{Declaration, InspectionResult};
+use tongguan_domain::lifecycle::{Declaration, InspectionResult, Status};
 use tongguan_risk::{ControlAction, ControlInstruction};
 
 pub use tongguan_domain::audit::AuditRecord;
@@ -366,6 +366,55 @@ pub struct DeclarationQuery {
     pub to: Option<DateTime<Utc>>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+}
+
+/// 状态查询 (M15): the timeline of one declaration, bill of lading or container. Give
+/// exactly one of the three.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineQuery {
+    pub declaration: Option<Uuid>,
+    /// Bill of lading number (提运单号).
+    pub bill_no: Option<String>,
+    /// ISO 6346 container number.
+    pub container_no: Option<String>,
+}
+
+/// 查验状态 — whether customs selected the goods for inspection and how far it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InspectionStatus {
+    /// No control instruction or random draw selected the goods.
+    NotSelected,
+    /// Selected; the goods wait for (or are under) inspection.
+    Ordered,
+    /// Inspection recorded by an officer.
+    Inspected,
+}
+
+/// One declaration on a timeline, as it stands now.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TimelineDeclaration {
+    pub id: Uuid,
+    /// 18-digit customs number (报关单号), once accepted.
+    pub customs_no: Option<String>,
+    /// Current status (snake_case, as in events).
+    pub status: Status,
+    pub inspection: InspectionStatus,
+    pub released_at: Option<DateTime<Utc>>,
+}
+
+/// The full timeline of what was asked for: current status of every declaration the caller
+/// may see on it, when the goods arrived, and every status change, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Timeline {
+    /// What was asked for: `declaration/<id>`, `bill/<no>` or `container/<no>`.
+    pub subject: String,
+    /// When the terminal reported the goods arrived (运抵), if it has.
+    pub arrived_at: Option<DateTime<Utc>>,
+    pub declarations: Vec<TimelineDeclaration>,
+    pub events: Vec<Event>,
 }
 
 /// The result of an arrival report.

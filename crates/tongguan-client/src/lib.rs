@@ -388,6 +388,22 @@ impl Client {
             .await
     }
 
+    /// 状态查询: the timeline of a declaration, bill of lading or container.
+    pub async fn timeline(&self, q: &TimelineQuery) -> Result<Timeline> {
+        let mut parts = Vec::new();
+        if let Some(id) = q.declaration {
+            parts.push(format!("declaration={id}"));
+        }
+        if let Some(b) = &q.bill_no {
+            parts.push(format!("bill_no={}", encode(b)));
+        }
+        if let Some(c) = &q.container_no {
+            parts.push(format!("container_no={}", encode(c)));
+        }
+        self.get(&format!("/api/v1/timeline?{}", parts.join("&")))
+            .await
+    }
+
     pub async fn edit_declaration(
         &self,
         id: Uuid,

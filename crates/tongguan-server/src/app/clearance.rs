@@ -28,7 +28,8 @@ use uuid::Uuid;
 pub use tongguan_api::{
     AmendmentInput, ArrivalOutcome, CompleteInput, DecisionInput, DeclarationEdit,
     DeclarationQuery, DeclarationView, GateAction, GateDecision, InspectionInput, InstructionInput,
-    InstructionView, MarketAdmissionInput, NewDeclaration,
+    InstructionView, MarketAdmissionInput, NewDeclaration, Timeline, TimelineDeclaration,
+    TimelineQuery,
 };
 
 use super::identity::require_role;
@@ -661,6 +662,101 @@ impl App {
             .into_iter()
             .map(|(_, e)| e)
             .collect())
+    }
+
+    /// 状态查询 (M15): the timeline of a declaration, a bill of lading or a container, made
+    /// of the declarations the caller may see on it. A bill or container with none of them
+    /// is "not found", so its existence does not leak to other enterprises.
+    pub async fn timeline(&self, ctx: &Ctx, q: &TimelineQuery) -> AppResult<Timeline> {
+        require_role(
+            ctx,
+            &[
+                Role::EnterpriseUser,
+                Role::Broker,
+                Role::Officer,
+                Role::Admin,
+            ],
+        )?;
+        let given = [
+            q.declaration.is_some(),
+            q.bill_no.is_some(),
+            q.container_no.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(invalid(
+                "declaration",
+                "timeline.subject",
+                "give exactly one of declaration, bill_no or container_no",
+            ));
+        }
+        let scope = self.scope(ctx).await?;
+        let (subject, found, arrived_at) = if let Some(id) = q.declaration {
+            let d = self.visible_declaration(ctx, id).await?;
+            let at = d.arrived_at;
+            (format!("declaration/{id}"), vec![d], at)
+        } else if let Some(bill) = &q.bill_no {
+            let bill = bill.trim();
+            if bill.is_empty() {
+                return Err(invalid("bill_no", "timeline.bill_no", "bill_no is empty"));
+            }
+            let found = self.store.declarations_of_bill(bill).await?;
+            let at = self.store.bill(bill).await?.and_then(|b| b.arrived_at);
+            (format!("bill/{bill}"), found, at)
+        } else {
+            let raw = q.container_no.as_deref().unwrap_or_default();
+            let no = String::from(
+                ContainerNumber::parse(raw)
+                    .map_err(|e| invalid("container_no", &e.rule, e.message))?,
+            );
+            let found = self.store.declarations_of_container(&no).await?;
+            // A bill reported arrived brings all its containers with it.
+            let at = match self.store.container_arrival(&no).await? {
+                Some(at) => Some(at),
+                None => match self.store.bill_of_container(&no).await? {
+                    Some(bill) => self.store.bill(&bill).await?.and_then(|b| b.arrived_at),
+                    None => None,
+                },
+            };
+            (format!("container/{no}"), found, at)
+        };
+        let any = !found.is_empty();
+        let visible: Vec<Declaration> = found
+            .into_iter()
+            .filter(|d| self.can_see(ctx, &scope, d))
+            .collect();
+        if visible.is_empty() {
+            if any {
+                security_denied(ctx, &subject);
+            }
+            return Err(AppError::NotFound(subject));
+        }
+        let mut events = Vec::new();
+        let mut declarations = Vec::with_capacity(visible.len());
+        for d in &visible {
+            let mine: Vec<Event> = self
+                .store
+                .declaration_events(d.id)
+                .await?
+                .into_iter()
+                .map(|(_, e)| e)
+                .collect();
+            declarations.push(TimelineDeclaration {
+                id: d.id,
+                customs_no: d.customs_no.clone(),
+                status: d.status,
+                inspection: inspection_status(&mine),
+                released_at: d.released_at,
+            });
+            events.extend(mine);
+        }
+        // Stable: events of one declaration keep their stored order at equal times.
+        events.sort_by_key(|e| e.at);
+        Ok(Timeline {
+            subject,
+            arrived_at,
+            declarations,
+            events,
+        })
     }
 
     pub async fn list_declarations(
@@ -1734,6 +1830,22 @@ pub(super) fn decide_gate(container_no: String, entries: &[GateEntry]) -> GateDe
 }
 
 /// The due date of a two-step complete declaration given the transport arrival date.
+/// Inspection status from the events: the last selection or inspection decides, so an
+/// amended and re-selected declaration shows the new order.
+fn inspection_status(events: &[Event]) -> tongguan_api::InspectionStatus {
+    use tongguan_api::InspectionStatus;
+    use tongguan_domain::lifecycle::EventKind;
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e.kind {
+            EventKind::InspectionOrdered { .. } => Some(InspectionStatus::Ordered),
+            EventKind::Inspected { .. } => Some(InspectionStatus::Inspected),
+            _ => None,
+        })
+        .unwrap_or(InspectionStatus::NotSelected)
+}
+
 pub fn complete_due(arrival: NaiveDate, days: i64) -> NaiveDate {
     arrival + Duration::days(days)
 }

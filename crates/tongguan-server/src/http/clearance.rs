@@ -20,7 +20,7 @@ use crate::app::App;
 use crate::app::clearance::{
     AmendmentInput, ArrivalOutcome, CompleteInput, DecisionInput, DeclarationEdit,
     DeclarationQuery, DeclarationView, GateDecision, InspectionInput, InstructionInput,
-    InstructionView, MarketAdmissionInput, NewDeclaration,
+    InstructionView, MarketAdmissionInput, NewDeclaration, Timeline, TimelineQuery,
 };
 
 type AppState = Arc<App>;
@@ -87,6 +87,17 @@ pub async fn declaration_events(
     Path(id): Path<Uuid>,
 ) -> ApiResult<axum::Json<Vec<Event>>> {
     Ok(axum::Json(app.declaration_events(&c.ctx, id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/timeline", tag = "declarations", params(TimelineQuery),
+    responses((status = 200, body = Timeline, description = "Current status, arrival, inspection status and every status change of a declaration, bill of lading or container (M15)"),
+        (status = 404, body = Problem, description = "Nothing the caller may see"), (status = 422, body = Problem)))]
+pub async fn timeline(
+    State(app): State<AppState>,
+    c: Caller,
+    Q(q): Q<TimelineQuery>,
+) -> ApiResult<axum::Json<Timeline>> {
+    Ok(axum::Json(app.timeline(&c.ctx, &q).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/declarations/{id}/cancellation", tag = "declarations", request_body = Reason,
@@ -257,6 +268,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/declarations/{id}/submit", post(submit_declaration))
         .route("/api/v1/declarations/{id}/events", get(declaration_events))
+        .route("/api/v1/timeline", get(timeline))
         .route(
             "/api/v1/declarations/{id}/cancellation",
             post(request_cancellation),

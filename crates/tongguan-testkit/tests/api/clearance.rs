@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use tongguan_client::{
     ArrivalReportInput, Bill, Client, CompleteInput, DeclarationQuery, GateAction, InspectionInput,
-    InstructionInput, ManifestInput, NewDeclaration,
+    InspectionStatus, InstructionInput, ManifestInput, NewDeclaration, TimelineQuery,
 };
 use tongguan_domain::codes::Direction;
 use tongguan_domain::declaration::{
@@ -399,6 +399,62 @@ async fn control_instruction_and_inspection(db: Db) {
         GateAction::Proceed
     );
 
+    // The importer's timeline by container: arrival, the inspection, the release, in order.
+    let by_container = w
+        .importer
+        .timeline(&TimelineQuery {
+            container_no: Some(CONTAINER.to_lowercase()),
+            ..Default::default()
+        })
+        .await
+        .expect("timeline by container");
+    assert_eq!(by_container.subject, format!("container/{CONTAINER}"));
+    assert!(by_container.arrived_at.is_some(), "arrival shown");
+    let ours = by_container
+        .declarations
+        .iter()
+        .find(|x| x.id == d.declaration.id)
+        .expect("our declaration on the container");
+    assert_eq!(ours.status, Status::Released);
+    assert_eq!(ours.inspection, InspectionStatus::Inspected);
+    let path: Vec<Status> = by_container
+        .events
+        .iter()
+        .filter(|e| e.declaration_id == d.declaration.id)
+        .map(|e| e.to)
+        .collect();
+    let ordered = path.iter().position(|s| *s == Status::InspectionOrdered);
+    let released = path.iter().position(|s| *s == Status::Released);
+    assert!(
+        ordered.is_some() && released > ordered,
+        "inspection before release: {path:?}"
+    );
+    let by_bill = w
+        .officer
+        .timeline(&TimelineQuery {
+            bill_no: Some("COSU6100000003".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("officer timeline by bill");
+    assert_eq!(by_bill.declarations.len(), 1);
+    assert_eq!(
+        by_bill.declarations[0].customs_no,
+        done.declaration.customs_no
+    );
+    // Terminals plan on the gate decision, not on declarations.
+    assert_eq!(
+        w.terminal
+            .timeline(&TimelineQuery {
+                container_no: Some(CONTAINER.into()),
+                ..Default::default()
+            })
+            .await
+            .expect_err("terminal")
+            .status(),
+        Some(403)
+    );
+
     // Revoked: the next declaration is not selected by it.
     w.officer
         .revoke_instruction(instr.instruction.id, "case closed")
@@ -638,6 +694,61 @@ async fn declaration_security_and_bad_input(db: Db) {
             .expect("B list")
             .is_empty()
     );
+    // Another enterprise's bill and container look like unknown ones, and a query names
+    // the field it got wrong.
+    for q in [
+        TimelineQuery {
+            bill_no: Some("COSU6100000007".into()),
+            ..Default::default()
+        },
+        TimelineQuery {
+            container_no: Some(CONTAINER.into()),
+            ..Default::default()
+        },
+        TimelineQuery {
+            declaration: Some(d.declaration.id),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(
+            ub.timeline(&q).await.expect_err("B timeline").status(),
+            Some(404)
+        );
+    }
+    let mine = w
+        .importer
+        .timeline(&TimelineQuery {
+            bill_no: Some("COSU6100000007".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("own bill");
+    assert_eq!(mine.declarations[0].id, d.declaration.id);
+    assert_eq!(
+        mine.declarations[0].inspection,
+        InspectionStatus::NotSelected
+    );
+    assert_eq!(mine.arrived_at, None, "not arrived yet");
+    let bad = w
+        .importer
+        .timeline(&TimelineQuery {
+            container_no: Some("CSQU3054384".into()),
+            ..Default::default()
+        })
+        .await
+        .expect_err("bad check digit");
+    assert_eq!(bad.status(), Some(422));
+    assert!(bad.to_string().contains("container_no"), "{bad}");
+    let both = w
+        .importer
+        .timeline(&TimelineQuery {
+            bill_no: Some("COSU6100000007".into()),
+            container_no: Some(CONTAINER.into()),
+            ..Default::default()
+        })
+        .await
+        .expect_err("two subjects");
+    assert_eq!(both.status(), Some(422));
     assert!(
         ub.declarations(&DeclarationQuery {
             bill_no: Some("COSU6100000007".into()),
