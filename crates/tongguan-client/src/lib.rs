@@ -63,6 +63,56 @@ impl RawResponse {
     }
 }
 
+/// One server-sent event: `id`, `event` name and the JSON `data`.
+#[derive(Debug, Clone)]
+pub struct StreamEvent {
+    pub id: String,
+    pub event: String,
+    pub data: serde_json::Value,
+}
+
+/// An open server-sent-event stream.
+pub struct EventStream {
+    resp: reqwest::Response,
+    /// Bytes, not text: a chunk may end inside a multi-byte character.
+    buf: Vec<u8>,
+}
+
+impl EventStream {
+    /// The next event; `None` when the server closed the stream. Keep-alive comments are
+    /// skipped.
+    pub async fn next_event(&mut self) -> Result<Option<StreamEvent>> {
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let raw: Vec<u8> = self.buf.drain(..end + 2).collect();
+                let frame = String::from_utf8_lossy(&raw);
+                let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
+                for line in frame.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                let data = serde_json::from_str(&data).map_err(|_| ClientError::Unexpected {
+                    status: 200,
+                    body: data,
+                })?;
+                return Ok(Some(StreamEvent { id, event, data }));
+            }
+            match self.resp.chunk().await? {
+                Some(bytes) => self.buf.extend_from_slice(&bytes),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     base: String,
@@ -386,6 +436,29 @@ impl Client {
         add("offset", q.offset.map(|l| l.to_string()));
         self.get(&format!("/api/v1/declarations?{}", parts.join("&")))
             .await
+    }
+
+    /// Opens the caller's server-sent-event stream of status changes; `last_event_id`
+    /// resumes after an event already received.
+    pub async fn event_stream(&self, last_event_id: Option<&str>) -> Result<EventStream> {
+        let mut b = self.builder(Method::GET, "/api/v1/events/stream");
+        if let Some(id) = last_event_id {
+            b = b.header("Last-Event-ID", id);
+        }
+        let resp = b.send().await?;
+        if !resp.status().is_success() {
+            return Err(Self::finish::<serde_json::Value>(resp)
+                .await
+                .err()
+                .unwrap_or(ClientError::Unexpected {
+                    status: 0,
+                    body: String::new(),
+                }));
+        }
+        Ok(EventStream {
+            resp,
+            buf: Vec::new(),
+        })
     }
 
     /// 状态查询: the timeline of a declaration, bill of lading or container.

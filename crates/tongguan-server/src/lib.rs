@@ -77,6 +77,11 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = http::router(self.app.clone());
+        let app = self.app.clone();
+        let shutdown = async move {
+            shutdown.await;
+            app.stop_feeds();
+        };
         let result = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -668,15 +668,7 @@ impl App {
     /// of the declarations the caller may see on it. A bill or container with none of them
     /// is "not found", so its existence does not leak to other enterprises.
     pub async fn timeline(&self, ctx: &Ctx, q: &TimelineQuery) -> AppResult<Timeline> {
-        require_role(
-            ctx,
-            &[
-                Role::EnterpriseUser,
-                Role::Broker,
-                Role::Officer,
-                Role::Admin,
-            ],
-        )?;
+        require_role(ctx, STATUS_READERS)?;
         let given = [
             q.declaration.is_some(),
             q.bill_no.is_some(),
@@ -757,6 +749,42 @@ impl App {
             declarations,
             events,
         })
+    }
+
+    /// The next page of the caller's status feed (M15, server-sent events): events after
+    /// `after` on declarations the caller may see, and the sequence number to continue from
+    /// (past events the caller may not see, so they are not read again).
+    pub async fn feed_page(
+        &self,
+        ctx: &Ctx,
+        after: i64,
+        limit: i64,
+    ) -> AppResult<(i64, Vec<(i64, Event)>)> {
+        require_role(ctx, STATUS_READERS)?;
+        let page = self.store.events_after(after, limit).await?;
+        let next = page.last().map_or(after, |(seq, _)| *seq);
+        // Scope is read per page so a revoked broker authorisation stops the feed.
+        let scope = self.scope(ctx).await?;
+        let mut seen: HashMap<Uuid, bool> = HashMap::new();
+        let mut out = Vec::with_capacity(page.len());
+        for (seq, e) in page {
+            let visible = match seen.get(&e.declaration_id) {
+                Some(v) => *v,
+                None => {
+                    let v = self
+                        .store
+                        .declaration(e.declaration_id)
+                        .await?
+                        .is_some_and(|d| self.can_see(ctx, &scope, &d));
+                    seen.insert(e.declaration_id, v);
+                    v
+                }
+            };
+            if visible {
+                out.push((seq, e));
+            }
+        }
+        Ok((next, out))
     }
 
     pub async fn list_declarations(
@@ -1830,6 +1858,15 @@ pub(super) fn decide_gate(container_no: String, entries: &[GateEntry]) -> GateDe
 }
 
 /// The due date of a two-step complete declaration given the transport arrival date.
+/// Who reads declaration timelines and the status feed: terminals plan on the gate decision
+/// instead (their feed comes with the subscriptions of issue 6).
+const STATUS_READERS: &[Role] = &[
+    Role::EnterpriseUser,
+    Role::Broker,
+    Role::Officer,
+    Role::Admin,
+];
+
 /// Inspection status from the events: the last selection or inspection decides, so an
 /// amended and re-selected declaration shows the new order.
 fn inspection_status(events: &[Event]) -> tongguan_api::InspectionStatus {

@@ -119,6 +119,10 @@ pub struct App {
     catalog: RwLock<Arc<Catalog>>,
     pub clearance: clearance::Clearance,
     pub taxes: taxes::TaxTables,
+    /// Bumped after every commit: wakes the server-sent-event streams to read what is new.
+    pub feed: tokio::sync::watch::Sender<u64>,
+    /// Set at shutdown: open streams end so the graceful shutdown does not wait on them.
+    pub stopping: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -129,6 +133,8 @@ impl App {
             store,
             clearance: clearance::Clearance::new(config.clearance.random_selection.clone()),
             taxes: taxes::TaxTables::default(),
+            feed: tokio::sync::watch::Sender::new(0),
+            stopping: std::sync::atomic::AtomicBool::new(false),
             config,
             clock,
             catalog: RwLock::new(Arc::new(Catalog::build(Vec::new(), NaiveDate::MIN))),
@@ -194,6 +200,13 @@ impl App {
 
     /// Commits a changeset with the call's answer, exactly once per idempotency key.
     /// `stored_body` is what a replay returns (secrets removed); `body` is returned now.
+    /// Ends every open event stream (server shutdown).
+    pub fn stop_feeds(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.feed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     pub async fn commit_reply<T: Serialize>(
         &self,
         ctx: &Ctx,
@@ -212,11 +225,14 @@ impl App {
             created_at: self.now(),
         });
         match self.store.commit(changeset.with_idempotency(record)).await {
-            Ok(_) => Ok(Reply {
-                status,
-                body,
-                replayed: false,
-            }),
+            Ok(_) => {
+                self.feed.send_modify(|n| *n = n.wrapping_add(1));
+                Ok(Reply {
+                    status,
+                    body,
+                    replayed: false,
+                })
+            }
             // A concurrent call with the same key won the race: answer as it did.
             Err(StoreError::IdempotencyKeyUsed) => match self.replay(ctx).await? {
                 Some(r) => Ok(r),

@@ -100,6 +100,77 @@ pub async fn timeline(
     Ok(axum::Json(app.timeline(&c.ctx, &q).await?))
 }
 
+/// Events read from the store per wake-up of a stream.
+const FEED_PAGE: i64 = 200;
+
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "declarations",
+    params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event (the `id:` of the last one received); without it the stream starts with the next change")),
+    responses((status = 200, content_type = "text/event-stream", description = "Server-sent events `declaration.status`, one per status change of a declaration the caller may see; `id:` is the global event sequence (M15)")))]
+pub async fn event_stream(
+    State(app): State<AppState>,
+    c: Caller,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    use axum::response::IntoResponse;
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    let after = match headers.get("last-event-id") {
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                super::error::malformed(
+                    "Last-Event-ID",
+                    "sse.last_event_id",
+                    "Last-Event-ID is the id of an event this stream sent",
+                )
+            })?,
+        None => app
+            .store
+            .last_event_seq()
+            .await
+            .map_err(crate::app::AppError::from)?,
+    };
+    // Refuse a role without a feed here, not after the 200 has gone out.
+    app.feed_page(&c.ctx, after, 0).await?;
+    let wake = app.feed.subscribe();
+    let pending: std::collections::VecDeque<(i64, Event)> = std::collections::VecDeque::new();
+    let state = (app, c.ctx, after, wake, pending);
+    let stream = futures_util::stream::unfold(state, |mut st| async move {
+        loop {
+            let (app, ctx, cursor, wake, pending) = &mut st;
+            if let Some((seq, e)) = pending.pop_front() {
+                let out = SseEvent::default()
+                    .id(seq.to_string())
+                    .event("declaration.status")
+                    .json_data(&e)
+                    .map_err(|e| crate::app::AppError::Internal(e.to_string()));
+                return Some((out, st));
+            }
+            if app.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                return None;
+            }
+            // Mark the feed seen before reading so a commit in between wakes us again.
+            wake.borrow_and_update();
+            match app.feed_page(ctx, *cursor, FEED_PAGE).await {
+                Ok((next, page)) => {
+                    let moved = next != *cursor;
+                    *cursor = next;
+                    pending.extend(page);
+                    if !moved && wake.changed().await.is_err() {
+                        return None;
+                    }
+                }
+                Err(e) => return Some((Err(e), st)),
+            }
+        }
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
 #[utoipa::path(post, path = "/api/v1/declarations/{id}/cancellation", tag = "declarations", request_body = Reason,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)), responses((status = 200, body = DeclarationView)))]
 pub async fn request_cancellation(
@@ -269,6 +340,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/declarations/{id}/submit", post(submit_declaration))
         .route("/api/v1/declarations/{id}/events", get(declaration_events))
         .route("/api/v1/timeline", get(timeline))
+        .route("/api/v1/events/stream", get(event_stream))
         .route(
             "/api/v1/declarations/{id}/cancellation",
             post(request_cancellation),

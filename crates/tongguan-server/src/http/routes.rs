@@ -439,7 +439,7 @@ pub fn api() -> Router<AppState> {
           super::clearance::create_declaration, super::clearance::list_declarations,
           super::clearance::get_declaration, super::clearance::edit_declaration,
           super::clearance::submit_declaration, super::clearance::declaration_events,
-          super::clearance::timeline,
+          super::clearance::timeline, super::clearance::event_stream,
           super::clearance::request_cancellation, super::clearance::request_amendment,
           super::clearance::decide_request, super::clearance::return_declaration,
           super::clearance::record_inspection, super::clearance::admit_to_market,

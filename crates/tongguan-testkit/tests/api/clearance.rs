@@ -474,6 +474,107 @@ async fn control_instruction_and_inspection(db: Db) {
     assert_eq!(next.declaration.status, Status::AwaitingArrival);
 }
 
+/// The next event of a stream, or a failure after 10 s instead of a hung test.
+async fn next_event(s: &mut tongguan_client::EventStream) -> tongguan_client::StreamEvent {
+    tokio::time::timeout(std::time::Duration::from_secs(10), s.next_event())
+        .await
+        .expect("an event within 10 s")
+        .expect("stream readable")
+        .expect("stream open")
+}
+
+/// Server-sent events (M15): every status change of one's own declarations, resumable
+/// with Last-Event-ID after a dropped connection; nothing of other enterprises.
+async fn status_stream(db: Db) {
+    let w = world(db, "routine").await;
+    let b = w.t.enterprise("Other Importer", 102, "routine", &[]).await;
+    let ub =
+        w.t.user("clerk.b", "enterprise_user", Some(b.id), None, &[])
+            .await;
+    let mut mine = w.importer.event_stream(None).await.expect("stream");
+    let mut theirs = ub.event_stream(None).await.expect("B stream");
+
+    manifest(&w.importer, "COSU6100000011", &[CONTAINER]).await;
+    let d = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6100000011",
+            &[CONTAINER],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare");
+    assert_eq!(d.declaration.status, Status::AwaitingArrival);
+    let mut last = String::new();
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some("awaiting_arrival") {
+        let e = next_event(&mut mine).await;
+        assert_eq!(e.event, "declaration.status");
+        assert_eq!(e.data["declaration_id"], d.declaration.id.to_string());
+        last = e.id.clone();
+        seen.push(e.data["to"].as_str().unwrap_or_default().to_string());
+    }
+    assert!(seen.contains(&"accepted".to_string()), "{seen:?}");
+
+    // The connection drops; the goods arrive meanwhile; resuming misses nothing.
+    drop(mine);
+    w.terminal
+        .report_arrival(&arrival(Some("COSU6100000011"), &[]))
+        .await
+        .expect("arrival");
+    let mut resumed = w.importer.event_stream(Some(&last)).await.expect("resume");
+    let mut after = Vec::new();
+    loop {
+        let e = next_event(&mut resumed).await;
+        assert!(
+            e.id.parse::<i64>().unwrap_or(0) > last.parse::<i64>().unwrap_or(0),
+            "resumed after {last}, got {}",
+            e.id
+        );
+        after.push(e.data["kind"].as_str().unwrap_or_default().to_string());
+        if after.last().map(String::as_str) == Some("released") {
+            break;
+        }
+    }
+    assert_eq!(
+        after,
+        ["arrived", "released"],
+        "nothing missed, nothing twice"
+    );
+
+    // B's first event is its own draft, none of A's changes before it.
+    let draft = ub
+        .create_declaration(&NewDeclaration {
+            owner_id: None,
+            content: content(b.uscc.as_str(), "COSU6100000012", &[], Direction::Import),
+            submit: false,
+        })
+        .await
+        .expect("B draft");
+    let first = next_event(&mut theirs).await;
+    assert_eq!(
+        first.data["declaration_id"],
+        draft.declaration.id.to_string()
+    );
+
+    // Terminals have no declaration feed; a Last-Event-ID we never sent is refused by name.
+    let err = w
+        .terminal
+        .event_stream(None)
+        .await
+        .err()
+        .expect("terminal refused");
+    assert_eq!(err.status(), Some(403));
+    let err = w
+        .importer
+        .event_stream(Some("yesterday"))
+        .await
+        .err()
+        .expect("bad id refused");
+    assert!(err.to_string().contains("Last-Event-ID"), "{err}");
+}
+
 /// Two-step declaration: released on the summary; the complete declaration is due 14 days
 /// after the transport means' arrival; overdue ones accrue the late-declaration fee.
 async fn two_step(db: Db) {
@@ -1157,4 +1258,5 @@ on_both_databases! {
     export_advance_declaration_and_direct_loading => export_direct_loading,
     declarations_are_private_and_bad_input_is_named => declaration_security_and_bad_input,
     cancellation_after_acceptance_needs_an_officer => cancellation_with_approval,
+    status_changes_stream_to_their_owner_and_resume => status_stream,
 }
