@@ -153,6 +153,23 @@ impl App {
         })
     }
 
+    /// Whether a credential still authenticates its user: long-lived connections (event
+    /// streams) check it again instead of trusting the moment they were opened.
+    pub async fn credential_in_force(&self, credential: uuid::Uuid) -> AppResult<bool> {
+        let now = self.now();
+        let Some(cred) = self.store.credential(credential).await? else {
+            return Ok(false);
+        };
+        if cred.revoked_at.is_some() || cred.expires_at.is_some_and(|e| e <= now) {
+            return Ok(false);
+        }
+        Ok(self
+            .store
+            .user(cred.user_id)
+            .await?
+            .is_some_and(|u| !u.disabled))
+    }
+
     /// Password login: a new browser session. Not idempotent by design: every login is a
     /// new session, and its secret must never be stored for replay.
     pub async fn login(&self, login: &Login, request_id: &str) -> AppResult<CredentialCreated> {

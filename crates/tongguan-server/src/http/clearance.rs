@@ -136,10 +136,10 @@ pub async fn event_stream(
     app.feed_page(&c.ctx, after, 0).await?;
     let wake = app.feed.subscribe();
     let pending: std::collections::VecDeque<(i64, Event)> = std::collections::VecDeque::new();
-    let state = (app, c.ctx, after, wake, pending);
+    let state = (app, c.ctx, c.credential_id, after, wake, pending);
     let stream = futures_util::stream::unfold(state, |mut st| async move {
         loop {
-            let (app, ctx, cursor, wake, pending) = &mut st;
+            let (app, ctx, credential, cursor, wake, pending) = &mut st;
             if let Some((seq, e)) = pending.pop_front() {
                 let out = SseEvent::default()
                     .id(seq.to_string())
@@ -150,6 +150,12 @@ pub async fn event_stream(
             }
             if app.stopping.load(std::sync::atomic::Ordering::SeqCst) {
                 return None;
+            }
+            // A token revoked (or a user disabled) while the stream is open ends it.
+            match app.credential_in_force(*credential).await {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some((Err(e), st)),
             }
             // Mark the feed seen before reading so a commit in between wakes us again.
             wake.borrow_and_update();

@@ -558,6 +558,33 @@ async fn status_stream(db: Db) {
         draft.declaration.id.to_string()
     );
 
+    // Revoking the token ends a stream opened with it at the next change.
+    let token = ub
+        .create_token(&tongguan_client::NewToken {
+            name: "dashboard".into(),
+            expires_in_days: None,
+        })
+        .await
+        .expect("token");
+    let dashboard = ub.with_token(token.secret.as_deref().expect("secret"));
+    let mut open = dashboard
+        .event_stream(None)
+        .await
+        .expect("dashboard stream");
+    ub.revoke_token(token.credential.id).await.expect("revoke");
+    ub.create_declaration(&NewDeclaration {
+        owner_id: None,
+        content: content(b.uscc.as_str(), "COSU6100000013", &[], Direction::Import),
+        submit: false,
+    })
+    .await
+    .expect("B draft 2");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), open.next_event())
+        .await
+        .expect("ends within 10 s")
+        .expect("readable");
+    assert!(ended.is_none(), "revoked token still streaming: {ended:?}");
+
     // Terminals have no declaration feed; a Last-Event-ID we never sent is refused by name.
     let err = w
         .terminal
