@@ -696,10 +696,7 @@ impl App {
             (format!("bill/{bill}"), found, at)
         } else {
             let raw = q.container_no.as_deref().unwrap_or_default();
-            let no = String::from(
-                ContainerNumber::parse(raw)
-                    .map_err(|e| invalid("container_no", &e.rule, e.message))?,
-            );
+            let no = super::container_no(raw)?;
             let found = self.store.declarations_of_container(&no).await?;
             // A bill reported arrived brings all its containers with it.
             let at = match self.store.container_arrival(&no).await? {
@@ -751,6 +748,11 @@ impl App {
         })
     }
 
+    /// Refuses roles without timelines or a status feed (before a stream answers 200).
+    pub fn may_read_status(&self, ctx: &Ctx) -> AppResult<()> {
+        require_role(ctx, STATUS_READERS)
+    }
+
     /// The next page of the caller's status feed (M15, server-sent events): events after
     /// `after` on declarations the caller may see, and the sequence number to continue from
     /// (past events the caller may not see, so they are not read again).
@@ -760,7 +762,7 @@ impl App {
         after: i64,
         limit: i64,
     ) -> AppResult<(i64, Vec<(i64, Event)>)> {
-        require_role(ctx, STATUS_READERS)?;
+        self.may_read_status(ctx)?;
         let page = self.store.events_after(after, limit).await?;
         let next = page.last().map_or(after, |(seq, _)| *seq);
         // Scope is read per page so a revoked broker authorisation stops the feed.
@@ -806,13 +808,11 @@ impl App {
             })?),
             None => None,
         };
-        let container_no = match q.container_no.as_deref() {
-            Some(c) => Some(String::from(
-                ContainerNumber::parse(c)
-                    .map_err(|e| invalid("container_no", &e.rule, e.message))?,
-            )),
-            None => None,
-        };
+        let container_no = q
+            .container_no
+            .as_deref()
+            .map(super::container_no)
+            .transpose()?;
         let base = DeclarationFilter {
             status,
             bill_no: q.bill_no.clone(),
@@ -1575,10 +1575,7 @@ impl App {
     /// What a terminal does with a container, answered from memory (M3).
     pub fn gate_decision(&self, ctx: &Ctx, container: &str) -> AppResult<GateDecision> {
         require_role(ctx, &[Role::TerminalOperator, Role::Officer, Role::Admin])?;
-        let cn = String::from(
-            ContainerNumber::parse(container)
-                .map_err(|e| invalid("container_no", &e.rule, e.message))?,
-        );
+        let cn = super::container_no(container)?;
         let gate = match self.clearance.gate.read() {
             Ok(g) => g,
             Err(p) => p.into_inner(),

@@ -74,6 +74,14 @@ impl From<Violations> for AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 /// One violation as a 422.
+/// A container number from a query or request field `container_no`, checked by its ISO 6346
+/// check digit and normalised (upper case, no spaces).
+pub fn container_no(raw: &str) -> AppResult<String> {
+    tongguan_domain::codes::ContainerNumber::parse(raw)
+        .map(String::from)
+        .map_err(|e| invalid("container_no", &e.rule, e.message))
+}
+
 pub fn invalid(path: &str, rule: &str, message: impl Into<String>) -> AppError {
     let mut v = Violations::new();
     v.push(path, rule, message);

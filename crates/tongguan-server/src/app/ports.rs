@@ -8,7 +8,7 @@ pub use tongguan_api::{
     CombinationPort, TerminalEventAnswer, TerminalEventInput, TerminalInput, TerminalView,
     UnloadingEntry,
 };
-use tongguan_domain::codes::{ContainerNumber, Direction};
+use tongguan_domain::codes::Direction;
 use tongguan_domain::identity::{Actor, Role};
 use tongguan_domain::manifest::{
     ArrivalReportInput, Terminal, TerminalEventKind, validate_terminal,
@@ -239,10 +239,7 @@ impl App {
         if let Some(r) = self.replay(ctx).await? {
             return Ok(r);
         }
-        let cn = String::from(
-            ContainerNumber::parse(&input.container_no)
-                .map_err(|e| invalid("container_no", &e.rule, e.message))?,
-        );
+        let cn = super::container_no(&input.container_no)?;
         if input.kind == TerminalEventKind::GateIn {
             let before = self.gate_decision(ctx, &cn)?;
             if before.action == GateAction::DirectLoading || before.action == GateAction::Hold {

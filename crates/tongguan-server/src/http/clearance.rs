@@ -113,6 +113,8 @@ pub async fn event_stream(
 ) -> ApiResult<Response> {
     use axum::response::IntoResponse;
     use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    // Refuse a role without a feed here, not after the 200 has gone out.
+    app.may_read_status(&c.ctx)?;
     let after = match headers.get("last-event-id") {
         Some(v) => v
             .to_str()
@@ -132,8 +134,6 @@ pub async fn event_stream(
             .await
             .map_err(crate::app::AppError::from)?,
     };
-    // Refuse a role without a feed here, not after the 200 has gone out.
-    app.feed_page(&c.ctx, after, 0).await?;
     let wake = app.feed.subscribe();
     let pending: std::collections::VecDeque<(i64, Event)> = std::collections::VecDeque::new();
     let state = (app, c.ctx, c.credential_id, after, wake, pending);
