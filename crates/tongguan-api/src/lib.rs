@@ -679,3 +679,152 @@ pub struct CuscarParams {
     /// The customs district supervising the port (CUSCAR does not carry it).
     pub customs: String,
 }
+
+/// Which messages a webhook subscription receives (M15): all of the owner's, or those of
+/// one declaration, bill of lading or container; optionally only some message types.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionFilter {
+    #[serde(default)]
+    pub declaration_id: Option<Uuid>,
+    /// Bill of lading number (提运单号).
+    #[serde(default)]
+    pub bill_no: Option<String>,
+    /// ISO 6346 container number.
+    #[serde(default)]
+    pub container_no: Option<String>,
+    /// Message types (`declaration.status`, `container.status`, `manifest.filed`,
+    /// `arrival.reported`, `gate.decision`, `tax.transfer`, `guarantee.status`); empty: all.
+    #[serde(default)]
+    pub event_types: Vec<String>,
+}
+
+/// A new webhook subscription (订阅).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubscription {
+    /// Where messages are POSTed: `http://` or `https://`.
+    pub url: String,
+    /// The signing secret, `whsec_` followed by base64 of 24 to 64 bytes (Standard
+    /// Webhooks); one is generated when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub filter: SubscriptionFilter,
+    /// Terminal operators: the terminal whose messages to send (default: their only one).
+    #[serde(default)]
+    pub terminal: Option<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A webhook subscription as its owner sees it. `secret` is shown only when it was just
+/// created or rotated.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Subscription {
+    pub id: Uuid,
+    pub url: String,
+    pub description: String,
+    pub filter: SubscriptionFilter,
+    pub enterprise_id: Option<Uuid>,
+    pub terminal: Option<String>,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub secret: Option<String>,
+    /// Older secrets still signing (rotation), until these times.
+    pub previous_secrets_expire: Vec<DateTime<Utc>>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// A new signing secret; the old ones keep signing for the configured grace period.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecret {
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// One attempt to deliver a message (the delivery log).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeliveryAttempt {
+    pub attempt: i64,
+    pub at: DateTime<Utc>,
+    /// The receiver's HTTP status; none when no answer came.
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: f64,
+}
+
+/// One message owed to a subscription and how its delivery went.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    /// The `webhook-id` header: the same on every attempt and redelivery.
+    pub message_id: Uuid,
+    pub event_type: String,
+    /// The outbox sequence (the SSE `id:`).
+    pub sequence: i64,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The message body as sent.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// Every attempt (only on a single delivery's page).
+    #[serde(default)]
+    pub log: Vec<DeliveryAttempt>,
+}
+
+/// Query of a subscription's delivery log.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryQuery {
+    /// `pending`, `delivered` or `failed`.
+    pub status: Option<String>,
+    /// At most this many, newest first (default 50, at most 500).
+    pub limit: Option<i64>,
+}
+
+/// Redeliver every failed message of a subscription from a time on (after re-enabling).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverInput {
+    pub since: DateTime<Utc>,
+}
+
+/// How many failed deliveries were scheduled again.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Recovered {
+    pub scheduled: usize,
+}
+
+/// A network webhooks may reach although it is loopback, private or link-local
+/// (admins only; refused by default against server-side request forgery).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AllowedNetwork {
+    /// CIDR, e.g. `127.0.0.1/32` or `10.20.0.0/16`.
+    pub cidr: String,
+    pub reason: String,
+    pub added_by: String,
+    pub added_at: DateTime<Utc>,
+}
+
+/// An admin's allowance (or removal) of a network for webhooks.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkInput {
+    pub cidr: String,
+    pub reason: String,
+}

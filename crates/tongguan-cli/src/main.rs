@@ -180,6 +180,9 @@ const ENV_KEYS: &[&str] = &[
     "password__",
     "store__",
     "clearance__",
+    "taxes__",
+    "webhooks__",
+    "nats__",
 ];
 
 fn load_config(args: &ConfigArgs, demo: bool) -> Result<Config> {

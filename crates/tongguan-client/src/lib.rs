@@ -438,6 +438,112 @@ impl Client {
             .await
     }
 
+    pub async fn create_subscription(&self, input: &NewSubscription) -> Result<Subscription> {
+        self.send(Method::POST, "/api/v1/subscriptions", input)
+            .await
+    }
+
+    pub async fn subscriptions(&self) -> Result<Vec<Subscription>> {
+        self.get("/api/v1/subscriptions").await
+    }
+
+    pub async fn subscription(&self, id: Uuid) -> Result<Subscription> {
+        self.get(&format!("/api/v1/subscriptions/{id}")).await
+    }
+
+    /// Turns a subscription on (`true`, e.g. after failures disabled it) or off.
+    pub async fn set_subscription_active(
+        &self,
+        id: Uuid,
+        active: bool,
+        reason: &str,
+    ) -> Result<Subscription> {
+        let what = if active { "enable" } else { "disable" };
+        self.send(
+            Method::POST,
+            &format!("/api/v1/subscriptions/{id}/{what}"),
+            &Reason {
+                reason: reason.into(),
+            },
+        )
+        .await
+    }
+
+    pub async fn rotate_secret(&self, id: Uuid, secret: Option<&str>) -> Result<Subscription> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/subscriptions/{id}/secret"),
+            &RotateSecret {
+                secret: secret.map(str::to_string),
+            },
+        )
+        .await
+    }
+
+    /// The delivery log, newest first; `status` pending, delivered or failed.
+    pub async fn deliveries(&self, id: Uuid, status: Option<&str>) -> Result<Vec<Delivery>> {
+        let q = status
+            .map(|s| format!("?status={}", encode(s)))
+            .unwrap_or_default();
+        self.get(&format!("/api/v1/subscriptions/{id}/deliveries{q}"))
+            .await
+    }
+
+    pub async fn delivery(&self, id: Uuid, delivery: Uuid) -> Result<Delivery> {
+        self.get(&format!("/api/v1/subscriptions/{id}/deliveries/{delivery}"))
+            .await
+    }
+
+    pub async fn redeliver(&self, id: Uuid, delivery: Uuid) -> Result<Delivery> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/subscriptions/{id}/deliveries/{delivery}/redeliver"),
+            &serde_json::Value::Null,
+        )
+        .await
+    }
+
+    pub async fn recover(
+        &self,
+        id: Uuid,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Recovered> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/subscriptions/{id}/recover"),
+            &RecoverInput { since },
+        )
+        .await
+    }
+
+    pub async fn allowed_networks(&self) -> Result<Vec<AllowedNetwork>> {
+        self.get("/api/v1/admin/webhook-allowlist").await
+    }
+
+    /// Admin: lets webhooks reach a loopback, private or link-local network (or, `allow`
+    /// false, no longer).
+    pub async fn set_network(
+        &self,
+        cidr: &str,
+        reason: &str,
+        allow: bool,
+    ) -> Result<AllowedNetwork> {
+        let path = if allow {
+            "/api/v1/admin/webhook-allowlist"
+        } else {
+            "/api/v1/admin/webhook-allowlist/removal"
+        };
+        self.send(
+            Method::POST,
+            path,
+            &NetworkInput {
+                cidr: cidr.into(),
+                reason: reason.into(),
+            },
+        )
+        .await
+    }
+
     /// Opens the caller's server-sent-event stream of status changes; `last_event_id`
     /// resumes after an event already received.
     pub async fn event_stream(&self, last_event_id: Option<&str>) -> Result<EventStream> {

@@ -22,6 +22,77 @@ pub struct Config {
     pub store: StoreConfig,
     pub clearance: ClearanceConfig,
     pub taxes: TaxConfig,
+    pub webhooks: WebhookConfig,
+    pub nats: NatsConfig,
+}
+
+/// Webhook delivery (M15), following the Standard Webhooks specification
+/// (https://www.standardwebhooks.com, spec v1): at least once, retried with exponential
+/// backoff and jitter for about three days, then the endpoint is disabled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Run the delivery worker in this process (one per database).
+    pub enabled: bool,
+    /// A receiver answering slower than this counts as failed (Standard Webhooks advises
+    /// short timeouts; 15 s as common providers use).
+    pub timeout_ms: u64,
+    /// Delay before the first retry; each further retry doubles it.
+    pub retry_initial_ms: u64,
+    /// The longest delay between two attempts.
+    pub retry_max_interval_ms: u64,
+    /// Give a message up (and disable its endpoint) when its next attempt would fall later
+    /// than this after the message: 72 h, "about three days".
+    pub give_up_after_ms: u64,
+    /// Each delay is spread by up to this fraction either way, so retries of many
+    /// endpoints do not arrive in waves.
+    pub jitter: f64,
+    /// Most requests in flight at once.
+    pub max_in_flight: usize,
+    /// After a secret rotation the old secret keeps signing this long, so receivers can
+    /// switch without losing messages.
+    pub rotation_grace_hours: i64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            timeout_ms: 15_000,
+            retry_initial_ms: 5_000,
+            retry_max_interval_ms: 6 * 3_600_000,
+            give_up_after_ms: 72 * 3_600_000,
+            jitter: 0.2,
+            max_in_flight: 64,
+            rotation_grace_hours: 24,
+        }
+    }
+}
+
+/// Optional publication of the outbox to NATS JetStream (M15).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsConfig {
+    /// Off unless set: a customs site may not run NATS.
+    pub enabled: bool,
+    /// e.g. `nats://127.0.0.1:4222`.
+    pub url: String,
+    /// The JetStream stream, created when missing over `{subject_prefix}.>`.
+    pub stream: String,
+    /// Messages are published to `{subject_prefix}.{type}`, e.g.
+    /// `tongguan.declaration.status`.
+    pub subject_prefix: String,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            url: "nats://127.0.0.1:4222".into(),
+            stream: "TONGGUAN".into(),
+            subject_prefix: "tongguan".into(),
+        }
+    }
 }
 
 /// Tax rules (M1 汇总征税), with the real values as defaults.
@@ -121,6 +192,8 @@ impl Default for Config {
             store: StoreConfig::default(),
             clearance: ClearanceConfig::default(),
             taxes: TaxConfig::default(),
+            webhooks: WebhookConfig::default(),
+            nats: NatsConfig::default(),
         }
     }
 }

@@ -77,6 +77,12 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = http::router(self.app.clone());
+        let dispatcher = self
+            .app
+            .config
+            .webhooks
+            .enabled
+            .then(|| tokio::spawn(app::webhooks::run(self.app.clone())));
         let app = self.app.clone();
         let shutdown = async move {
             shutdown.await;
@@ -85,6 +91,12 @@ impl Application {
         let result = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        self.app.stop_feeds();
+        if let Some(d) = dispatcher {
+            // In-flight attempts are abandoned: their deliveries stay pending and are sent
+            // again after the restart (at least once).
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), d).await;
+        }
         self.app.store.close().await;
         result
     }

@@ -197,6 +197,23 @@ pub enum Op {
         body: String,
     },
     InsertTerminalEvents(Vec<TerminalEventRow>),
+    /// Status events for the outbox (M15), in the transaction of the change they report.
+    InsertOutbox(Vec<crate::OutboxRow>),
+    /// Moves a reader's position in the outbox.
+    SetOutboxCursor {
+        name: String,
+        seq: i64,
+    },
+    /// Inserts (`expected_version` none) or replaces a webhook subscription.
+    PutSubscription {
+        row: crate::SubscriptionRow,
+        expected_version: Option<i64>,
+    },
+    InsertDeliveries(Vec<crate::DeliveryRow>),
+    UpdateDeliveries(Vec<crate::DeliveryRow>),
+    InsertAttempts(Vec<crate::AttemptRow>),
+    PutAllowlist(crate::AllowlistRow),
+    DeleteAllowlist(String),
 }
 
 /// A gate, loading or unloading event reported by a terminal, with the system's answer.
@@ -760,6 +777,16 @@ impl Op {
                     })
                     .collect(),
             }),
+            Op::InsertOutbox(rows) => out.push(crate::outbox::outbox_rows(rows)),
+            Op::SetOutboxCursor { name, seq } => out.push(crate::outbox::set_cursor(name, *seq)),
+            Op::PutSubscription { row, expected_version } => {
+                out.push(crate::outbox::put_subscription(row, *expected_version))
+            }
+            Op::InsertDeliveries(rows) => out.push(crate::outbox::insert_deliveries(rows)),
+            Op::UpdateDeliveries(rows) => out.extend(rows.iter().map(crate::outbox::update_delivery)),
+            Op::InsertAttempts(rows) => out.push(crate::outbox::insert_attempts(rows)),
+            Op::PutAllowlist(r) => out.push(crate::outbox::put_allowlist(r)),
+            Op::DeleteAllowlist(cidr) => out.push(crate::outbox::delete_allowlist(cidr)),
             Op::UpdateInstruction { row, expected_version } => {
                 let mut p = instruction_params(row);
                 p.push((*expected_version).into());

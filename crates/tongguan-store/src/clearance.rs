@@ -135,30 +135,6 @@ impl Store {
         .await
     }
 
-    /// Status events after a global sequence number, oldest first: the feed behind the
-    /// server-sent events stream. Sequence order is commit order because one writer
-    /// commits on either backend.
-    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<(i64, Event)>> {
-        self.query(
-            "SELECT id, declaration_id, at, actor, reason, from_status, to_status, data FROM declaration_events WHERE id > $1 ORDER BY id LIMIT $2",
-            vec![after.into(), limit.into()],
-            map_event,
-        )
-        .await
-    }
-
-    /// The newest event's sequence number (0 when there is none).
-    pub async fn last_event_seq(&self) -> Result<i64> {
-        Ok(self
-            .query("SELECT max(id) FROM declaration_events", vec![], |r| {
-                r.opt_i64(0)
-            })
-            .await?
-            .pop()
-            .flatten()
-            .unwrap_or(0))
-    }
-
     /// Declarations that may still change or that terminals still ask about (all but
     /// drafts), for rebuilding the in-memory gate index at start.
     pub async fn declarations_for_gate_index(&self) -> Result<Vec<Declaration>> {

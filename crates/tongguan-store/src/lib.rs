@@ -13,6 +13,7 @@
 
 mod changeset;
 mod clearance;
+mod outbox;
 mod postgres;
 mod queries;
 mod rows;
@@ -26,6 +27,7 @@ pub use changeset::{
     Receipt, StoredVersion, TariffVersionRow, TerminalEventRow, UserRecord,
 };
 pub use clearance::{BillState, DeclarationFilter};
+pub use outbox::{AllowlistRow, AttemptRow, DeliveryRow, DueDelivery, OutboxRow, SubscriptionRow};
 pub use queries::EnterpriseFilter;
 pub use rows::RowLike;
 pub use value::Val;

@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_declaration_port",
         include_str!("../migrations/postgres/0006_declaration_port.sql"),
     ),
+    (
+        7,
+        "0007_outbox",
+        include_str!("../migrations/postgres/0007_outbox.sql"),
+    ),
 ];
 
 /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).

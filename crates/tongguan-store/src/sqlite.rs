@@ -44,6 +44,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_declaration_port",
         include_str!("../migrations/sqlite/0006_declaration_port.sql"),
     ),
+    (
+        7,
+        "0007_outbox",
+        include_str!("../migrations/sqlite/0007_outbox.sql"),
+    ),
 ];
 
 type Reply = oneshot::Sender<Result<Receipt>>;

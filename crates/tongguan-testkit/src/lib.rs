@@ -3,6 +3,8 @@
 //! set and the test asks for it — and hands out typed clients for each role.
 #![forbid(unsafe_code)]
 
+pub mod receiver;
+
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -98,8 +100,17 @@ pub struct TestApp {
 pub fn test_config() -> Config {
     let mut clearance = tongguan_server::config::ClearanceConfig::default();
     clearance.random_selection.base_rate = rust_decimal::Decimal::ZERO;
+    // Retries in milliseconds, not seconds, and without jitter, so tests see them.
+    let webhooks = tongguan_server::config::WebhookConfig {
+        retry_initial_ms: 50,
+        retry_max_interval_ms: 200,
+        jitter: 0.0,
+        timeout_ms: 5_000,
+        ..Default::default()
+    };
     Config {
         clearance,
+        webhooks,
         listen: "127.0.0.1:0".into(),
         password: PasswordConfig {
             memory_kib: 1024,

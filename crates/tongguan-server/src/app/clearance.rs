@@ -748,47 +748,6 @@ impl App {
         })
     }
 
-    /// Refuses roles without timelines or a status feed (before a stream answers 200).
-    pub fn may_read_status(&self, ctx: &Ctx) -> AppResult<()> {
-        require_role(ctx, STATUS_READERS)
-    }
-
-    /// The next page of the caller's status feed (M15, server-sent events): events after
-    /// `after` on declarations the caller may see, and the sequence number to continue from
-    /// (past events the caller may not see, so they are not read again).
-    pub async fn feed_page(
-        &self,
-        ctx: &Ctx,
-        after: i64,
-        limit: i64,
-    ) -> AppResult<(i64, Vec<(i64, Event)>)> {
-        self.may_read_status(ctx)?;
-        let page = self.store.events_after(after, limit).await?;
-        let next = page.last().map_or(after, |(seq, _)| *seq);
-        // Scope is read per page so a revoked broker authorisation stops the feed.
-        let scope = self.scope(ctx).await?;
-        let mut seen: HashMap<Uuid, bool> = HashMap::new();
-        let mut out = Vec::with_capacity(page.len());
-        for (seq, e) in page {
-            let visible = match seen.get(&e.declaration_id) {
-                Some(v) => *v,
-                None => {
-                    let v = self
-                        .store
-                        .declaration(e.declaration_id)
-                        .await?
-                        .is_some_and(|d| self.can_see(ctx, &scope, &d));
-                    seen.insert(e.declaration_id, v);
-                    v
-                }
-            };
-            if visible {
-                out.push((seq, e));
-            }
-        }
-        Ok((next, out))
-    }
-
     pub async fn list_declarations(
         &self,
         ctx: &Ctx,

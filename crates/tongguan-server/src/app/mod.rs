@@ -7,9 +7,11 @@ pub mod clearance;
 pub mod demo;
 pub mod enterprises;
 pub mod identity;
+pub mod outbox;
 pub mod ports;
 pub mod refdata;
 pub mod taxes;
+pub mod webhooks;
 
 use std::sync::{Arc, RwLock};
 
@@ -131,6 +133,8 @@ pub struct App {
     pub feed: tokio::sync::watch::Sender<u64>,
     /// Set at shutdown: open streams end so the graceful shutdown does not wait on them.
     pub stopping: std::sync::atomic::AtomicBool,
+    /// Webhook subscriptions' delivery state (M15).
+    pub webhooks: webhooks::Webhooks,
 }
 
 impl App {
@@ -143,6 +147,7 @@ impl App {
             taxes: taxes::TaxTables::default(),
             feed: tokio::sync::watch::Sender::new(0),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            webhooks: webhooks::Webhooks::new(&config.webhooks).map_err(AppError::Internal)?,
             config,
             clock,
             catalog: RwLock::new(Arc::new(Catalog::build(Vec::new(), NaiveDate::MIN))),
@@ -152,6 +157,7 @@ impl App {
         app.start_clearance().await?;
         app.load_terminals().await?;
         app.start_taxes().await?;
+        app.start_webhooks().await?;
         Ok(app)
     }
 
@@ -213,6 +219,7 @@ impl App {
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.feed.send_modify(|n| *n = n.wrapping_add(1));
+        self.webhooks.nudge();
     }
 
     pub async fn commit_reply<T: Serialize>(
@@ -224,6 +231,8 @@ impl App {
         stored_body: Option<String>,
     ) -> AppResult<Reply> {
         let body = serde_json::to_string(body).map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut changeset = changeset;
+        outbox::announce(&mut changeset.ops, self.now());
         let record = ctx.idempotency.as_ref().map(|i| IdempotencyRecord {
             actor_id: ctx.actor.user_id,
             key: i.key.clone(),

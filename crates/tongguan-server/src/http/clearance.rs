@@ -103,9 +103,9 @@ pub async fn timeline(
 /// Events read from the store per wake-up of a stream.
 const FEED_PAGE: i64 = 200;
 
-#[utoipa::path(get, path = "/api/v1/events/stream", tag = "declarations",
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "events",
     params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event (the `id:` of the last one received); without it the stream starts with the next change")),
-    responses((status = 200, content_type = "text/event-stream", description = "Server-sent events `declaration.status`, one per status change of a declaration the caller may see; `id:` is the global event sequence (M15)")))]
+    responses((status = 200, content_type = "text/event-stream", description = "Server-sent events from the outbox the caller may see: the event name is the message type (`declaration.status`, `container.status`, `manifest.filed`, `arrival.reported`, `gate.decision`, `tax.transfer`, `guarantee.status`), `id:` the global outbox sequence, `data:` the message (M15)")))]
 pub async fn event_stream(
     State(app): State<AppState>,
     c: Caller,
@@ -113,8 +113,6 @@ pub async fn event_stream(
 ) -> ApiResult<Response> {
     use axum::response::IntoResponse;
     use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-    // Refuse a role without a feed here, not after the 200 has gone out.
-    app.may_read_status(&c.ctx)?;
     let after = match headers.get("last-event-id") {
         Some(v) => v
             .to_str()
@@ -130,23 +128,23 @@ pub async fn event_stream(
             })?,
         None => app
             .store
-            .last_event_seq()
+            .last_outbox_seq()
             .await
             .map_err(crate::app::AppError::from)?,
     };
     let wake = app.feed.subscribe();
-    let pending: std::collections::VecDeque<(i64, Event)> = std::collections::VecDeque::new();
+    let pending: std::collections::VecDeque<tongguan_store::OutboxRow> =
+        std::collections::VecDeque::new();
     let state = (app, c.ctx, c.credential_id, after, wake, pending);
     let stream = futures_util::stream::unfold(state, |mut st| async move {
         loop {
             let (app, ctx, credential, cursor, wake, pending) = &mut st;
-            if let Some((seq, e)) = pending.pop_front() {
+            if let Some(m) = pending.pop_front() {
                 let out = SseEvent::default()
-                    .id(seq.to_string())
-                    .event("declaration.status")
-                    .json_data(&e)
-                    .map_err(|e| crate::app::AppError::Internal(e.to_string()));
-                return Some((out, st));
+                    .id(m.seq.to_string())
+                    .event(m.kind)
+                    .data(m.data);
+                return Some((Ok::<_, crate::app::AppError>(out), st));
             }
             if app.stopping.load(std::sync::atomic::Ordering::SeqCst) {
                 return None;

@@ -7,6 +7,7 @@ pub mod extract;
 mod ports;
 mod routes;
 mod taxes;
+mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -121,6 +122,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(clearance::router())
         .merge(taxes::router())
         .merge(ports::router())
+        .merge(webhooks::router())
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))

@@ -13,3 +13,4 @@ mod openapi;
 mod ports;
 mod refdata;
 mod taxes;
+mod webhooks;
