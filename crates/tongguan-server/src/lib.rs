@@ -83,6 +83,12 @@ impl Application {
             .webhooks
             .enabled
             .then(|| tokio::spawn(app::webhooks::run(self.app.clone())));
+        let publisher = self
+            .app
+            .config
+            .nats
+            .enabled
+            .then(|| tokio::spawn(app::nats::run(self.app.clone())));
         let app = self.app.clone();
         let shutdown = async move {
             shutdown.await;
@@ -92,6 +98,9 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         self.app.stop_feeds();
+        if let Some(p) = publisher {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), p).await;
+        }
         if let Some(d) = dispatcher {
             // In-flight attempts are abandoned: their deliveries stay pending and are sent
             // again after the restart (at least once).

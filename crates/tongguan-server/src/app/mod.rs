@@ -7,6 +7,7 @@ pub mod clearance;
 pub mod demo;
 pub mod enterprises;
 pub mod identity;
+pub mod nats;
 pub mod outbox;
 pub mod ports;
 pub mod refdata;

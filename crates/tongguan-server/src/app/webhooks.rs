@@ -503,7 +503,7 @@ fn delivery_view(d: &DueDelivery, log: Vec<DeliveryAttempt>) -> Delivery {
 }
 
 /// The body POSTed for a message (Standard Webhooks payload structure).
-fn payload(m: &OutboxRow) -> String {
+pub fn payload(m: &OutboxRow) -> String {
     format!(
         "{{\"type\":{},\"timestamp\":{},\"data\":{}}}",
         serde_json::Value::String(m.kind.clone()),

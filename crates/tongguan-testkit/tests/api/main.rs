@@ -9,6 +9,7 @@ mod clearance;
 mod foundation;
 mod idempotency;
 mod identity;
+mod nats;
 mod openapi;
 mod ports;
 mod refdata;
