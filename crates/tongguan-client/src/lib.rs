@@ -124,6 +124,9 @@ pub struct Client {
 impl Client {
     /// `base` is the server root, e.g. `http://127.0.0.1:8080`.
     pub fn new(base: &str) -> Client {
+        // HTTPS servers: rustls on ring, installed once per process (a second install is
+        // refused harmlessly).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Client {
             base: base.trim_end_matches('/').to_string(),
             token: None,

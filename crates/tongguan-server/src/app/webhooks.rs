@@ -295,6 +295,9 @@ pub struct Webhooks {
 impl Webhooks {
     pub fn new(cfg: &WebhookConfig) -> Result<Webhooks, String> {
         let policy = Arc::new(NetworkPolicy::default());
+        // https:// endpoints: rustls on ring with the system's roots, installed once per
+        // process (a second install is refused harmlessly).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(cfg.timeout_ms))
             .redirect(reqwest::redirect::Policy::none())
