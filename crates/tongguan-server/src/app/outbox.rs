@@ -22,6 +22,18 @@ use tongguan_store::{DocTable, Op, OutboxRow};
 
 use super::{App, AppResult, Ctx, new_id};
 
+/// The `data` of a `declaration.status` message: the event with where it belongs.
+#[derive(serde::Serialize)]
+struct StatusMessage<'a> {
+    #[serde(flatten)]
+    event: &'a tongguan_domain::lifecycle::Event,
+    customs_no: Option<&'a str>,
+    pre_entry_no: Option<&'a str>,
+    direction: Option<&'a str>,
+    bill_no: Option<&'a str>,
+    containers: &'a [String],
+}
+
 /// A message of `kind` at `at` about nothing yet, seen by nobody yet.
 fn message(kind: &str, at: chrono::DateTime<chrono::Utc>, data: Value) -> OutboxRow {
     OutboxRow {
@@ -65,18 +77,19 @@ pub fn derive(ops: &[Op], now: chrono::DateTime<chrono::Utc>) -> Vec<OutboxRow> 
             Op::InsertEvents(events) => {
                 for e in events {
                     let d = declaration(e.declaration_id);
-                    let mut data = serde_json::to_value(e).unwrap_or(Value::Null);
-                    let mut containers = Vec::new();
-                    if let (Some(d), Value::Object(m)) = (d, &mut data) {
-                        containers = d.content.containers();
-                        containers.sort();
-                        containers.dedup();
-                        m.insert("customs_no".into(), json!(d.customs_no));
-                        m.insert("pre_entry_no".into(), json!(d.pre_entry_no));
-                        m.insert("direction".into(), json!(d.content.direction.as_str()));
-                        m.insert("bill_no".into(), json!(d.content.head.bill_no.trim()));
-                        m.insert("containers".into(), json!(containers));
-                    }
+                    let mut containers = d.map(|d| d.content.containers()).unwrap_or_default();
+                    containers.sort();
+                    containers.dedup();
+                    // Serialised once, straight from the event (no intermediate JSON tree).
+                    let data = serde_json::to_string(&StatusMessage {
+                        event: e,
+                        customs_no: d.and_then(|d| d.customs_no.as_deref()),
+                        pre_entry_no: d.map(|d| d.pre_entry_no.as_str()),
+                        direction: d.map(|d| d.content.direction.as_str()),
+                        bill_no: d.map(|d| d.content.head.bill_no.trim()),
+                        containers: &containers,
+                    })
+                    .unwrap_or_else(|_| "null".into());
                     let base = OutboxRow {
                         enterprise_id: d.map(|d| d.owner_id),
                         port: d.map(|d| d.content.head.domestic_port.trim().to_ascii_uppercase()),
@@ -93,7 +106,8 @@ pub fn derive(ops: &[Op], now: chrono::DateTime<chrono::Utc>) -> Vec<OutboxRow> 
                         declaration_id: Some(e.declaration_id),
                         bill_no: d.map(|d| d.content.head.bill_no.trim().to_string()),
                         containers: containers.clone(),
-                        ..message("declaration.status", e.at, data)
+                        data,
+                        ..message("declaration.status", e.at, Value::Null)
                     };
                     // Terminals learn at once which containers go to inspection and which
                     // may leave (M15, "码头即时获知查验指令").
@@ -185,11 +199,15 @@ pub fn derive(ops: &[Op], now: chrono::DateTime<chrono::Utc>) -> Vec<OutboxRow> 
                 }
             })),
             Op::InsertLedgerTransfers(rows) => out.extend(rows.iter().map(|r| {
-                let transfer: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
-                let data = json!({ "enterprise_id": r.enterprise_id, "transfer": transfer });
+                // The stored transfer is JSON already: embed it as it is.
+                let data = format!(
+                    "{{\"enterprise_id\":\"{}\",\"transfer\":{}}}",
+                    r.enterprise_id, r.body
+                );
                 OutboxRow {
                     enterprise_id: Some(r.enterprise_id),
-                    ..message("tax.transfer", r.at, data)
+                    data,
+                    ..message("tax.transfer", r.at, Value::Null)
                 }
             })),
             Op::PutDocument {

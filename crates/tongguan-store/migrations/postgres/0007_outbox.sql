@@ -2,7 +2,8 @@
 -- itself; server-sent events, webhook fan-out and NATS publication read it by sequence.
 CREATE TABLE outbox (
     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
+    -- The message id (UUIDv7, unique by construction; no index to keep on the hot path)
+    id TEXT NOT NULL,
     at BIGINT NOT NULL,
     kind TEXT NOT NULL,
     -- Who may see it: the owning enterprise, a terminal, the port and customs districts.
