@@ -776,6 +776,8 @@ pub struct Delivery {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_status: Option<i64>,
     pub last_error: Option<String>,
+    /// When this delivery was scheduled (fanned out, redelivered or recovered): retries
+    /// are given up three days (`give_up_after_ms`) after it.
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The message body as sent.

@@ -41,8 +41,9 @@ pub struct WebhookConfig {
     pub retry_initial_ms: u64,
     /// The longest delay between two attempts.
     pub retry_max_interval_ms: u64,
-    /// Give a message up (and disable its endpoint) when its next attempt would fall later
-    /// than this after the message: 72 h, "about three days".
+    /// Give a delivery up (and disable its endpoint) when its next attempt would fall later
+    /// than this after it was scheduled (fan-out, redelivery or recovery): 72 h, "about
+    /// three days".
     pub give_up_after_ms: u64,
     /// Each delay is spread by up to this fraction either way, so retries of many
     /// endpoints do not arrive in waves.

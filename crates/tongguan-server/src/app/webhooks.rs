@@ -873,6 +873,9 @@ impl App {
         let now = self.now();
         d.delivery.status = "pending".into();
         d.delivery.next_attempt_at = Some(now);
+        // The retry window starts again: an old message redelivered is not given up (and
+        // its endpoint disabled) at its first failure.
+        d.delivery.created_at = now;
         d.delivery.updated_at = now;
         let audit = self.audit_draft(
             ctx,
@@ -911,6 +914,7 @@ impl App {
             .map(|d| DeliveryRow {
                 status: "pending".into(),
                 next_attempt_at: Some(now),
+                created_at: now,
                 updated_at: now,
                 ..d.delivery
             })
@@ -1194,7 +1198,9 @@ impl App {
             let next = now
                 + chrono::Duration::from_std(retry_delay(cfg, row.attempts))
                     .unwrap_or(chrono::Duration::zero());
-            let deadline = d.message.at
+            // The window runs from when the delivery was scheduled (fan-out, redelivery or
+            // recovery), so a recovered backlog gets its full three days.
+            let deadline = row.created_at
                 + chrono::Duration::milliseconds(
                     i64::try_from(cfg.give_up_after_ms).unwrap_or(i64::MAX),
                 );
