@@ -694,7 +694,8 @@ pub struct SubscriptionFilter {
     #[serde(default)]
     pub container_no: Option<String>,
     /// Message types (`declaration.status`, `container.status`, `manifest.filed`,
-    /// `arrival.reported`, `gate.decision`, `tax.transfer`, `guarantee.status`); empty: all.
+    /// `arrival.reported`, `gate.decision`, `tax.transfer`, `guarantee.status`,
+    /// `certificate.status`); empty: all.
     #[serde(default)]
     pub event_types: Vec<String>,
 }
@@ -829,4 +830,117 @@ pub struct AllowedNetwork {
 pub struct NetworkInput {
     pub cidr: String,
     pub reason: String,
+}
+
+/// How the goods travel (运输信息) on a certificate of origin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OriginTransport {
+    /// Vessel, flight or train.
+    pub means: String,
+    #[serde(default)]
+    pub voyage: String,
+    #[serde(default)]
+    pub departure_date: Option<NaiveDate>,
+    /// UN/LOCODE, e.g. `CNYTN`.
+    pub port_of_loading: String,
+    pub port_of_discharge: String,
+}
+
+/// An exporter's application for an RCEP certificate of origin (原产地证书申请, M11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateApplication {
+    /// The importing party, ISO alpha-3 (an RCEP party in force on the day).
+    pub importing_party: String,
+    pub importer_name: String,
+    #[serde(default)]
+    pub importer_address: String,
+    pub invoice_no: String,
+    pub invoice_date: NaiveDate,
+    /// The invoice's FOB total, when stated: must equal the items' sum.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub total_fob: Option<Decimal>,
+    pub transport: OriginTransport,
+    pub items: Vec<tongguan_origin::Item>,
+}
+
+/// A certificate of origin (or an application returned for its failed checks).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Certificate {
+    pub id: Uuid,
+    /// `approved` (by the rules or an officer), `returned` (checks failed), `revoked`, or
+    /// `received` (issued by a partner's authority and registered here).
+    pub status: String,
+    /// 证书编号, once approved.
+    pub number: Option<String>,
+    /// 核验码: with the number, anyone can verify the certificate. Shown to its holder.
+    pub verification_code: Option<String>,
+    pub exporter_id: Option<Uuid>,
+    pub exporter_name: String,
+    pub exporting_party: String,
+    pub application: CertificateApplication,
+    /// Every check with its stable code, English and Chinese message and the work shown.
+    #[schema(value_type = Vec<Object>)]
+    pub checks: Vec<serde_json::Value>,
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+    pub decision_reason: Option<String>,
+    pub valid_until: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// An officer's decision over the rules' outcome (audited with the reason).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateOverride {
+    /// True: approve a returned application; false: revoke an approved certificate.
+    pub approve: bool,
+    pub reason: String,
+}
+
+/// A certificate issued by a partner's authority, registered for import-side verification.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceivedCertificate {
+    pub number: String,
+    pub verification_code: String,
+    /// ISO alpha-3 of the issuing (exporting) party.
+    pub exporting_party: String,
+    pub exporter_name: String,
+    pub importer_name: String,
+    pub issued_on: NaiveDate,
+    pub items: Vec<tongguan_origin::Item>,
+}
+
+/// The public verification of a certificate (原产地证书核查).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CertificateVerification {
+    pub valid: bool,
+    /// Why not, or what was checked.
+    pub reason: String,
+    pub number: String,
+    pub exporting_party: Option<String>,
+    pub importing_party: Option<String>,
+    pub issued_on: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    /// HS codes and descriptions covered.
+    pub items: Vec<VerifiedGood>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VerifiedGood {
+    pub hs_code: String,
+    pub description: String,
+}
+
+/// Query of the public verification.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationQuery {
+    pub number: String,
+    pub code: String,
 }

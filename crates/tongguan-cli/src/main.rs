@@ -188,6 +188,7 @@ const ENV_KEYS: &[&str] = &[
     "taxes__",
     "webhooks__",
     "nats__",
+    "origin__",
 ];
 
 fn load_config(args: &ConfigArgs, demo: bool) -> Result<Config> {

@@ -547,6 +547,70 @@ impl Client {
         .await
     }
 
+    /// Applies for a certificate of origin; the answer is the review's outcome.
+    pub async fn apply_certificate(&self, input: &CertificateApplication) -> Result<Certificate> {
+        self.send(Method::POST, "/api/v1/origin/certificates", input)
+            .await
+    }
+
+    pub async fn certificates(&self) -> Result<Vec<Certificate>> {
+        self.get("/api/v1/origin/certificates").await
+    }
+
+    pub async fn certificate(&self, id: Uuid) -> Result<Certificate> {
+        self.get(&format!("/api/v1/origin/certificates/{id}")).await
+    }
+
+    /// The printable certificate (HTML).
+    pub async fn certificate_html(&self, id: Uuid) -> Result<String> {
+        let r = self
+            .builder(
+                Method::GET,
+                &format!("/api/v1/origin/certificates/{id}/print"),
+            )
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            return Self::finish(r).await;
+        }
+        Ok(r.text().await?)
+    }
+
+    pub async fn override_certificate(
+        &self,
+        id: Uuid,
+        input: &CertificateOverride,
+    ) -> Result<Certificate> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/origin/certificates/{id}/override"),
+            input,
+        )
+        .await
+    }
+
+    pub async fn register_received_certificate(
+        &self,
+        input: &ReceivedCertificate,
+    ) -> Result<Certificate> {
+        self.send(Method::POST, "/api/v1/origin/received", input)
+            .await
+    }
+
+    /// Public: verifies a certificate by its number and code (no login needed).
+    pub async fn verify_certificate(
+        &self,
+        number: &str,
+        code: &str,
+    ) -> Result<CertificateVerification> {
+        self.get(&format!(
+            "/api/v1/origin/verification?number={}&code={}",
+            encode(number),
+            encode(code)
+        ))
+        .await
+    }
+
     /// Opens the caller's server-sent-event stream of status changes; `last_event_id`
     /// resumes after an event already received.
     pub async fn event_stream(&self, last_event_id: Option<&str>) -> Result<EventStream> {

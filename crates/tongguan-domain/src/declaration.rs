@@ -182,6 +182,10 @@ pub struct OriginCertificateRef {
     pub exporting_party: String,
     /// Certificate number.
     pub number: String,
+    /// The certificate's verification code (核验码), checked with the number before the
+    /// agreement rate is granted (M11).
+    #[serde(default)]
+    pub verification_code: Option<String>,
 }
 
 /// One goods item (表体).

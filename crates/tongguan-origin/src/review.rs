@@ -88,7 +88,7 @@ pub const MINIMAL_OPERATIONS: &[(&str, &str, &str)] = &[
 ];
 
 /// The origin criterion claimed for an item (原产地标准).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Criterion {
     /// Wholly obtained or produced (Art. 3.2(a)).
     #[serde(rename = "WO")]
@@ -102,7 +102,7 @@ pub enum Criterion {
 }
 
 /// What a material is to the good (Art. 3.8, 3.9).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MaterialRole {
     #[default]
@@ -114,7 +114,7 @@ pub enum MaterialRole {
 }
 
 /// One line of the bill of materials.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Material {
     pub hs_code: String,
     #[serde(default)]
@@ -123,7 +123,9 @@ pub struct Material {
     #[serde(default)]
     pub origin: String,
     /// CIF at importation, or first price paid in the Party (Art. 3.5.3).
+    #[schema(value_type = String)]
     pub value: Decimal,
+    #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub weight_kg: Option<Decimal>,
     #[serde(default)]
@@ -131,17 +133,21 @@ pub struct Material {
 }
 
 /// Build-up costs (Art. 3.5.1(b)), besides the originating materials.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BuildUpCosts {
+    #[schema(value_type = String)]
     pub direct_labour: Decimal,
+    #[schema(value_type = String)]
     pub direct_overhead: Decimal,
+    #[schema(value_type = String)]
     pub profit: Decimal,
+    #[schema(value_type = String)]
     #[serde(default)]
     pub other: Decimal,
 }
 
 /// Which RVC formula the exporter chose (Art. 3.5.1).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RvcMethod {
     /// (FOB − VNM) / FOB.
@@ -152,15 +158,17 @@ pub enum RvcMethod {
 }
 
 /// One good of the application.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Item {
     /// HS 2022 subheading or a longer national code.
     pub hs_code: String,
     pub description: String,
+    #[schema(value_type = String)]
     pub quantity: Decimal,
     #[serde(default)]
     pub unit: String,
     /// FOB value (Art. 3.1(e)).
+    #[schema(value_type = String)]
     pub fob: Decimal,
     pub criterion: Criterion,
     #[serde(default)]
@@ -173,6 +181,7 @@ pub struct Item {
     pub rvc_method: RvcMethod,
     #[serde(default)]
     pub build_up: Option<BuildUpCosts>,
+    #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub weight_kg: Option<Decimal>,
 }
@@ -319,7 +328,10 @@ fn pct(num: Decimal, den: Decimal) -> Decimal {
     if den.is_zero() {
         Decimal::ZERO
     } else {
-        (num * Decimal::ONE_HUNDRED / den).round_dp(2)
+        // Two decimals always ("40.00"), as percentages are printed on certificates.
+        let mut v = (num * Decimal::ONE_HUNDRED / den).round_dp(2);
+        v.rescale(2);
+        v
     }
 }
 

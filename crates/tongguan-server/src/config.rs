@@ -24,6 +24,26 @@ pub struct Config {
     pub taxes: TaxConfig,
     pub webhooks: WebhookConfig,
     pub nats: NatsConfig,
+    pub origin: OriginConfig,
+}
+
+/// Certificates of origin (M11).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OriginConfig {
+    /// The party this installation issues certificates for (ISO alpha-3).
+    pub home_party: String,
+    /// A proof of origin is valid for one year from the date of issue (RCEP Art. 3.16).
+    pub certificate_validity_days: i64,
+}
+
+impl Default for OriginConfig {
+    fn default() -> Self {
+        Self {
+            home_party: "CHN".into(),
+            certificate_validity_days: 365,
+        }
+    }
 }
 
 /// Webhook delivery (M15), following the Standard Webhooks specification
@@ -195,6 +215,7 @@ impl Default for Config {
             taxes: TaxConfig::default(),
             webhooks: WebhookConfig::default(),
             nats: NatsConfig::default(),
+            origin: OriginConfig::default(),
         }
     }
 }

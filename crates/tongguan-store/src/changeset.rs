@@ -260,6 +260,8 @@ pub struct ExchangeRateRow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocTable {
     Guarantees,
+    /// Certificates of origin; `key` is the certificate number (unique when set).
+    OriginCertificates,
 }
 
 /// A JSON document row.
@@ -700,6 +702,10 @@ impl Op {
                         "INSERT INTO guarantees (id, enterprise_id, status, version, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                         "UPDATE guarantees SET enterprise_id = $2, status = $3, version = $4, created_at = $5, updated_at = $6, body = $7 WHERE id = $1 AND version = $8",
                     ),
+                    DocTable::OriginCertificates => (
+                        "INSERT INTO origin_certificates (id, enterprise_id, status, version, created_at, updated_at, body, key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        "UPDATE origin_certificates SET enterprise_id = $2, status = $3, version = $4, created_at = $5, updated_at = $6, body = $7, key = $8 WHERE id = $1 AND version = $9",
+                    ),
                 };
                 let mut p: Vec<Val> = vec![
                     row.id.to_string().into(),
@@ -710,6 +716,9 @@ impl Op {
                 p.push(micros(row.created_at).into());
                 p.push(micros(row.updated_at).into());
                 p.push(row.body.clone().into());
+                if *table == DocTable::OriginCertificates {
+                    p.push((!row.key.is_empty()).then(|| row.key.clone()).into());
+                }
                 match expected_version {
                     None => out.push(exec(insert, p)),
                     Some(v) => {

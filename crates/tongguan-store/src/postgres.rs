@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0007_outbox",
         include_str!("../migrations/postgres/0007_outbox.sql"),
     ),
+    (
+        8,
+        "0008_origin",
+        include_str!("../migrations/postgres/0008_origin.sql"),
+    ),
 ];
 
 /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).

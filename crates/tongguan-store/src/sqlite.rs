@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0007_outbox",
         include_str!("../migrations/sqlite/0007_outbox.sql"),
     ),
+    (
+        8,
+        "0008_origin",
+        include_str!("../migrations/sqlite/0008_origin.sql"),
+    ),
 ];
 
 type Reply = oneshot::Sender<Result<Receipt>>;

@@ -68,6 +68,9 @@ impl Store {
             DocTable::Guarantees => {
                 "SELECT id, enterprise_id, status, version, created_at, updated_at, body, '' FROM guarantees WHERE (CAST($1 AS TEXT) IS NULL OR enterprise_id = $1) ORDER BY created_at DESC, id"
             }
+            DocTable::OriginCertificates => {
+                "SELECT id, enterprise_id, status, version, created_at, updated_at, body, COALESCE(key, '') FROM origin_certificates WHERE (CAST($1 AS TEXT) IS NULL OR enterprise_id = $1) ORDER BY created_at DESC, id"
+            }
         };
         self.lookup(
             sql,
@@ -82,9 +85,24 @@ impl Store {
             DocTable::Guarantees => {
                 "SELECT id, enterprise_id, status, version, created_at, updated_at, body, '' FROM guarantees WHERE id = $1"
             }
+            DocTable::OriginCertificates => {
+                "SELECT id, enterprise_id, status, version, created_at, updated_at, body, COALESCE(key, '') FROM origin_certificates WHERE id = $1"
+            }
         };
         Ok(self
             .lookup(sql, vec![id.to_string().into()], map_document)
+            .await?
+            .pop())
+    }
+
+    /// A certificate of origin by its number.
+    pub async fn certificate_by_number(&self, number: &str) -> Result<Option<DocumentRow>> {
+        Ok(self
+            .lookup(
+                "SELECT id, enterprise_id, status, version, created_at, updated_at, body, COALESCE(key, '') FROM origin_certificates WHERE key = $1",
+                vec![number.into()],
+                map_document,
+            )
             .await?
             .pop())
     }

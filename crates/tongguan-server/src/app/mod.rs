@@ -8,6 +8,7 @@ pub mod demo;
 pub mod enterprises;
 pub mod identity;
 pub mod nats;
+pub mod origin;
 pub mod outbox;
 pub mod ports;
 pub mod refdata;
@@ -136,6 +137,8 @@ pub struct App {
     pub stopping: std::sync::atomic::AtomicBool,
     /// Webhook subscriptions' delivery state (M15).
     pub webhooks: webhooks::Webhooks,
+    /// Rules of origin in force (M11).
+    pub origin: origin::OriginState,
 }
 
 impl App {
@@ -149,6 +152,7 @@ impl App {
             feed: tokio::sync::watch::Sender::new(0),
             stopping: std::sync::atomic::AtomicBool::new(false),
             webhooks: webhooks::Webhooks::new(&config.webhooks).map_err(AppError::Internal)?,
+            origin: origin::OriginState::default(),
             config,
             clock,
             catalog: RwLock::new(Arc::new(Catalog::build(Vec::new(), NaiveDate::MIN))),

@@ -11,7 +11,8 @@
 //! - `manifest.filed`, `arrival.reported`: manifests and arrival reports;
 //! - `gate.decision`: a terminal's gate-in/gate-out/loading question and the answer;
 //! - `tax.transfer`: a guarantee-quota ledger movement (reserve, post, void, pay, quota);
-//! - `guarantee.status`: a guarantee registered, approved or refused.
+//! - `guarantee.status`: a guarantee registered, approved or refused;
+//! - `certificate.status`: a certificate of origin approved, returned or revoked.
 
 use std::collections::BTreeSet;
 
@@ -224,6 +225,22 @@ pub fn derive(ops: &[Op], now: chrono::DateTime<chrono::Utc>) -> Vec<OutboxRow> 
                 out.push(OutboxRow {
                     enterprise_id: Some(row.enterprise_id),
                     ..message("guarantee.status", now, data)
+                });
+            }
+            Op::PutDocument {
+                table: DocTable::OriginCertificates,
+                row,
+                ..
+            } if !row.enterprise_id.is_nil() => {
+                // The number and status only: the verification code stays with its holder.
+                let data = json!({
+                    "certificate_id": row.id,
+                    "number": (!row.key.is_empty()).then_some(&row.key),
+                    "status": row.status,
+                });
+                out.push(OutboxRow {
+                    enterprise_id: Some(row.enterprise_id),
+                    ..message("certificate.status", now, data)
                 });
             }
             _ => {}

@@ -790,6 +790,31 @@ impl App {
                 None,
             ));
         };
+        // M11, import side: the agreement rate only on a certificate verified by number and
+        // code, issued for imports here by the claimed party, covering the goods.
+        let claim = match c.head.origin_certificate.as_ref() {
+            Some(o) => {
+                let codes: Vec<String> = c
+                    .items
+                    .iter()
+                    .filter(|i| i.origin_country.trim() == o.exporting_party.trim())
+                    .map(|i| i.commodity_code.clone())
+                    .collect();
+                let verdict = self
+                    .certificate_allows(o, &codes, super::china_date(now))
+                    .await?;
+                Some(tongguan_tax::compute::OriginClaim {
+                    agreement: o.agreement.clone(),
+                    partner: o.exporting_party.clone(),
+                    valid: verdict.is_ok(),
+                    reference: match verdict {
+                        Ok(()) => o.number.clone(),
+                        Err(why) => why,
+                    },
+                })
+            }
+            None => None,
+        };
         let input = tongguan_tax::compute::TaxInput {
             declaration_date: super::china_date(now),
             transaction_terms: c.head.transaction_terms.clone(),
@@ -811,16 +836,7 @@ impl App {
                     origin_country: i.origin_country.clone(),
                 })
                 .collect(),
-            origin: c.head.origin_certificate.as_ref().map(|o| {
-                tongguan_tax::compute::OriginClaim {
-                    agreement: o.agreement.clone(),
-                    partner: o.exporting_party.clone(),
-                    // Until the origin module verifies certificates (issue 7), a referenced
-                    // certificate is taken as declared.
-                    valid: true,
-                    reference: o.number.clone(),
-                }
-            }),
+            origin: claim,
         };
         let breakdown = match tongguan_tax::compute::compute(
             &input,

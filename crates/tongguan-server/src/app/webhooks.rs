@@ -49,6 +49,7 @@ pub const MESSAGE_TYPES: &[&str] = &[
     "gate.decision",
     "tax.transfer",
     "guarantee.status",
+    "certificate.status",
 ];
 
 /// The outbox reader position of the webhook fan-out.

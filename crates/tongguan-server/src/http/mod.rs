@@ -4,6 +4,7 @@
 mod clearance;
 pub mod error;
 pub mod extract;
+mod origin;
 mod ports;
 mod routes;
 mod taxes;
@@ -123,6 +124,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(taxes::router())
         .merge(ports::router())
         .merge(webhooks::router())
+        .merge(origin::router())
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))

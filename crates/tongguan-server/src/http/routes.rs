@@ -460,7 +460,9 @@ pub fn api() -> Router<AppState> {
           super::webhooks::disable_subscription, super::webhooks::rotate_secret,
           super::webhooks::deliveries, super::webhooks::delivery, super::webhooks::redeliver,
           super::webhooks::recover, super::webhooks::allowed_networks,
-          super::webhooks::allow_network, super::webhooks::disallow_network),
+          super::webhooks::allow_network, super::webhooks::disallow_network,
+          super::origin::apply, super::origin::list, super::origin::get_one, super::origin::print,
+          super::origin::override_decision, super::origin::received, super::origin::verify),
     components(schemas(Problem, tongguan_domain::Violation)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

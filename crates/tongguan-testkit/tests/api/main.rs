@@ -11,6 +11,7 @@ mod idempotency;
 mod identity;
 mod nats;
 mod openapi;
+mod origin;
 mod ports;
 mod refdata;
 mod taxes;

@@ -15,12 +15,12 @@ fn month(d: NaiveDate) -> String {
     format!("{:04}-{:02}", d.year(), d.month())
 }
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     (Utc::now() + Duration::hours(8)).date_naive()
 }
 
 /// USD at 7.1000 CNY for this month (a test figure, not a published rate).
-async fn usd_rate(w: &crate::clearance::World) {
+pub(crate) async fn usd_rate(w: &crate::clearance::World) {
     w.t.admin()
         .set_exchange_rate(
             "USD",
