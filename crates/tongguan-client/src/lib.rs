@@ -958,14 +958,25 @@ impl Client {
     }
 
     /// Loads a tariff table version from its CSV (admin).
-    pub async fn load_tariff(
+    /// Admin: loads a product-specific rule table (CSV as data/rcep/psr_annex3a.csv).
+    pub async fn load_origin_rules(
         &self,
+        params: &NewVersionParams,
+        csv: &str,
+    ) -> Result<serde_json::Value> {
+        self.load_version("/api/v1/origin/rules", params, csv).await
+    }
+
+    /// POSTs a CSV version with its label, date and source.
+    async fn load_version(
+        &self,
+        path: &str,
         params: &NewVersionParams,
         csv: &str,
     ) -> Result<serde_json::Value> {
         self.csv(
             &format!(
-                "/api/v1/tariff/versions?label={}&valid_from={}&source={}",
+                "{path}?label={}&valid_from={}&source={}",
                 encode(&params.label),
                 params.valid_from,
                 encode(&params.source)
@@ -973,6 +984,14 @@ impl Client {
             csv,
         )
         .await
+    }
+
+    pub async fn load_tariff(
+        &self,
+        params: &NewVersionParams,
+        csv: &str,
+    ) -> Result<serde_json::Value> {
+        self.load_version("/api/v1/tariff/versions", params, csv).await
     }
 
     /// Imports monthly exchange rates from CSV (admin).

@@ -262,6 +262,8 @@ pub enum DocTable {
     Guarantees,
     /// Certificates of origin; `key` is the certificate number (unique when set).
     OriginCertificates,
+    /// Product-specific rule tables loaded by admins; `key` is the label.
+    OriginRuleTables,
 }
 
 /// A JSON document row.
@@ -706,6 +708,10 @@ impl Op {
                         "INSERT INTO origin_certificates (id, enterprise_id, status, version, created_at, updated_at, body, key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                         "UPDATE origin_certificates SET enterprise_id = $2, status = $3, version = $4, created_at = $5, updated_at = $6, body = $7, key = $8 WHERE id = $1 AND version = $9",
                     ),
+                    DocTable::OriginRuleTables => (
+                        "INSERT INTO origin_rule_tables (id, enterprise_id, status, version, created_at, updated_at, body, key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        "UPDATE origin_rule_tables SET enterprise_id = $2, status = $3, version = $4, created_at = $5, updated_at = $6, body = $7, key = $8 WHERE id = $1 AND version = $9",
+                    ),
                 };
                 let mut p: Vec<Val> = vec![
                     row.id.to_string().into(),
@@ -716,7 +722,7 @@ impl Op {
                 p.push(micros(row.created_at).into());
                 p.push(micros(row.updated_at).into());
                 p.push(row.body.clone().into());
-                if *table == DocTable::OriginCertificates {
+                if matches!(table, DocTable::OriginCertificates | DocTable::OriginRuleTables) {
                     p.push((!row.key.is_empty()).then(|| row.key.clone()).into());
                 }
                 match expected_version {

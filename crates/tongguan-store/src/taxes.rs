@@ -71,6 +71,9 @@ impl Store {
             DocTable::OriginCertificates => {
                 "SELECT id, enterprise_id, status, version, created_at, updated_at, body, COALESCE(key, '') FROM origin_certificates WHERE (CAST($1 AS TEXT) IS NULL OR enterprise_id = $1) ORDER BY created_at DESC, id"
             }
+            DocTable::OriginRuleTables => {
+                "SELECT id, enterprise_id, status, version, created_at, updated_at, body, COALESCE(key, '') FROM origin_rule_tables WHERE (CAST($1 AS TEXT) IS NULL OR enterprise_id = $1) ORDER BY created_at DESC, id"
+            }
         };
         self.lookup(
             sql,
@@ -87,6 +90,9 @@ impl Store {
             }
             DocTable::OriginCertificates => {
                 "SELECT id, enterprise_id, status, version, created_at, updated_at, body, COALESCE(key, '') FROM origin_certificates WHERE id = $1"
+            }
+            DocTable::OriginRuleTables => {
+                "SELECT id, enterprise_id, status, version, created_at, updated_at, body, COALESCE(key, '') FROM origin_rule_tables WHERE id = $1"
             }
         };
         Ok(self

@@ -163,6 +163,7 @@ impl App {
         app.load_terminals().await?;
         app.start_taxes().await?;
         app.start_webhooks().await?;
+        app.start_origin().await?;
         Ok(app)
     }
 

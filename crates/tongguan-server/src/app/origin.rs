@@ -20,26 +20,67 @@ use uuid::Uuid;
 use super::identity::require_role;
 use super::{App, AppError, AppResult, Ctx, Reply, invalid, new_id, security_denied};
 
-/// The rules in force (shipped table; a full one is loaded the same way).
+/// The rules by the day they come into force: the shipped curated table, then the tables
+/// admins loaded (a complete Annex 3A, e.g. GACC Announcement 2022 No. 129 in HS 2022).
 pub struct OriginState {
-    rules: RwLock<Arc<OriginRules>>,
+    versions: RwLock<Vec<(NaiveDate, Arc<OriginRules>)>>,
 }
 
 impl Default for OriginState {
     fn default() -> Self {
         Self {
-            rules: RwLock::new(Arc::new(OriginRules::shipped())),
+            versions: RwLock::new(vec![(NaiveDate::MIN, Arc::new(OriginRules::shipped()))]),
         }
     }
 }
 
 impl OriginState {
-    pub fn rules(&self) -> Arc<OriginRules> {
-        match self.rules.read() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+    /// The rules in force on `date`: the latest table whose `valid_from` is not after it.
+    pub fn rules_on(&self, date: NaiveDate) -> Arc<OriginRules> {
+        let g = match self.versions.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.iter()
+            .filter(|(from, _)| *from <= date)
+            .max_by_key(|(from, _)| *from)
+            .or_else(|| g.first())
+            .map(|(_, r)| r.clone())
+            .unwrap_or_default()
     }
+
+    fn add(&self, valid_from: NaiveDate, rules: OriginRules) {
+        let mut g = match self.versions.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        // A later load for the same day replaces the earlier one.
+        g.retain(|(from, _)| *from != valid_from);
+        g.push((valid_from, Arc::new(rules)));
+    }
+}
+
+/// A stored rule table.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RuleTableDoc {
+    label: String,
+    valid_from: NaiveDate,
+    source: String,
+    loaded_by: String,
+    rows: usize,
+    csv: String,
+}
+
+fn table_errors(errors: &[tongguan_origin::TableError]) -> AppError {
+    let mut v = tongguan_domain::Violations::new();
+    for e in errors {
+        v.push(
+            format!("csv.line[{}].{}", e.line, e.column),
+            "origin.rule_table",
+            e.message.clone(),
+        );
+    }
+    AppError::Invalid(v)
 }
 
 fn row_of(
@@ -148,7 +189,7 @@ impl App {
             total_fob: input.total_fob,
             items: input.items.clone(),
         };
-        let rules = self.origin.rules();
+        let rules = self.origin.rules_on(today);
         let review = tongguan_origin::review(&app, &rules);
         let mut checks: Vec<serde_json::Value> = review
             .checks
@@ -212,6 +253,115 @@ impl App {
             None,
         )
         .await
+    }
+
+    /// Loads the rule tables admins stored (at start).
+    pub(super) async fn start_origin(&self) -> AppResult<()> {
+        for row in self
+            .store
+            .documents(DocTable::OriginRuleTables, None)
+            .await?
+        {
+            let doc: RuleTableDoc = serde_json::from_str(&row.body)
+                .map_err(|e| AppError::Internal(format!("stored rule table: {e}")))?;
+            let table = tongguan_origin::PsrTable::from_csv(
+                &doc.csv,
+                tongguan_origin::Nomenclature::shipped(),
+            )
+            .map_err(|e| {
+                AppError::Internal(format!(
+                    "stored rule table {}: {} bad rows",
+                    doc.label,
+                    e.len()
+                ))
+            })?;
+            self.origin.add(
+                doc.valid_from,
+                OriginRules {
+                    table,
+                    ..OriginRules::shipped()
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Admin: loads a product-specific rule table (the CSV of data/rcep/psr_annex3a.csv),
+    /// in force from `valid_from`; every bad row is named.
+    pub async fn load_origin_rules(
+        &self,
+        ctx: &Ctx,
+        params: &tongguan_api::NewVersionParams,
+        csv: &str,
+    ) -> AppResult<Reply> {
+        require_role(ctx, &[Role::Admin])?;
+        if let Some(r) = self.replay(ctx).await? {
+            return Ok(r);
+        }
+        if params.label.trim().is_empty() || params.source.trim().is_empty() {
+            return Err(invalid(
+                "label",
+                "origin.label_and_source",
+                "give a label and the source of the table",
+            ));
+        }
+        let table =
+            tongguan_origin::PsrTable::from_csv(csv, tongguan_origin::Nomenclature::shipped())
+                .map_err(|e| table_errors(&e))?;
+        let rows = table.len();
+        let now = self.now();
+        let doc = RuleTableDoc {
+            label: params.label.trim().to_string(),
+            valid_from: params.valid_from,
+            source: params.source.trim().to_string(),
+            loaded_by: ctx.actor_label(),
+            rows,
+            csv: csv.to_string(),
+        };
+        let row = DocumentRow {
+            id: new_id(),
+            enterprise_id: Uuid::nil(),
+            key: doc.label.clone(),
+            status: "loaded".into(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            body: serde_json::to_string(&doc).map_err(|e| AppError::Internal(e.to_string()))?,
+        };
+        let info = serde_json::json!({ "label": doc.label, "valid_from": doc.valid_from, "source": doc.source, "rows": rows });
+        let audit = self.audit_draft(
+            ctx,
+            "origin.rules_load",
+            &format!("origin-rules/{}", doc.label),
+            &format!(
+                "{rows} rows from {}, in force from {}",
+                doc.source, doc.valid_from
+            ),
+        );
+        let reply = self
+            .commit_reply(
+                ctx,
+                Changeset::new(
+                    vec![Op::PutDocument {
+                        table: DocTable::OriginRuleTables,
+                        row,
+                        expected_version: None,
+                    }],
+                    audit,
+                ),
+                201,
+                &info,
+                None,
+            )
+            .await?;
+        self.origin.add(
+            params.valid_from,
+            OriginRules {
+                table,
+                ..OriginRules::shipped()
+            },
+        );
+        Ok(reply)
     }
 
     /// `R` + the issue date + 8 characters of a fresh id: unique without a shared counter.
@@ -368,7 +518,7 @@ impl App {
                 "the verification code (at least 6 characters)",
             );
         }
-        let rules = self.origin.rules();
+        let rules = self.origin.rules_on(self.today());
         if rules.parties.get(&input.exporting_party).is_none() {
             v.push(
                 "exporting_party",

@@ -95,6 +95,20 @@ pub async fn verify(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/origin/rules", tag = "origin",
+    params(tongguan_api::NewVersionParams, ("Idempotency-Key" = String, Header)),
+    request_body(content = String, content_type = "text/csv", description = "Product-specific rules: hs_code, hs_version, description, rule_text, source_url, source_page, notes (as data/rcep/psr_annex3a.csv)"),
+    responses((status = 201, description = "Stored; reviews on or after valid_from use it"), (status = 422, body = Problem, description = "Every bad row by line and column")))]
+pub async fn load_rules(
+    State(app): State<AppState>,
+    Q(params): Q<tongguan_api::NewVersionParams>,
+    m: super::extract::CsvMutation,
+) -> ApiResult<Response> {
+    Ok(reply(
+        app.load_origin_rules(&m.ctx, &params, &m.text).await?,
+    ))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/origin/certificates", get(list).post(apply))
@@ -106,4 +120,5 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/origin/received", post(received))
         .route("/api/v1/origin/verification", get(verify))
+        .route("/api/v1/origin/rules", post(load_rules))
 }

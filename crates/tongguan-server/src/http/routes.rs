@@ -462,7 +462,8 @@ pub fn api() -> Router<AppState> {
           super::webhooks::recover, super::webhooks::allowed_networks,
           super::webhooks::allow_network, super::webhooks::disallow_network,
           super::origin::apply, super::origin::list, super::origin::get_one, super::origin::print,
-          super::origin::override_decision, super::origin::received, super::origin::verify),
+          super::origin::override_decision, super::origin::received, super::origin::verify,
+          super::origin::load_rules),
     components(schemas(Problem, tongguan_domain::Violation)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -13,3 +13,16 @@ CREATE TABLE origin_certificates (
     CONSTRAINT origin_certificates_number_key UNIQUE (key)
 );
 CREATE INDEX origin_certificates_enterprise ON origin_certificates(enterprise_id, created_at);
+
+-- Product-specific rule tables loaded by admins (the curated sample ships in the binary);
+-- body is {label, valid_from, source, loaded_by, csv}.
+CREATE TABLE origin_rule_tables (
+    id TEXT PRIMARY KEY,
+    enterprise_id TEXT,
+    key TEXT,
+    status TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    body TEXT NOT NULL
+);

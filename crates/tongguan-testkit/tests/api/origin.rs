@@ -18,6 +18,7 @@ use crate::taxes::{today, usd_rate};
 on_both_databases! {
     certificates_are_reviewed_verified_and_overridden => certificates,
     the_rcep_rate_needs_a_verified_certificate => import_side,
+    admins_load_a_fuller_rule_table => rule_table,
 }
 
 fn mat(hs: &str, origin: &str, value: i64) -> Material {
@@ -359,4 +360,88 @@ async fn import_side(db: Db) {
     // No code at all: refused, said so.
     let b = declare("ORIG0000003", None).await;
     assert!(b.to_string().contains("has no verification code"), "{b}");
+}
+
+/// The shipped table is a sample; admins load a fuller one (e.g. GACC 2022 No. 129), which
+/// reviews use from its date on, also after a restart; a broken table names every bad row.
+async fn rule_table(db: Db) {
+    let w = world(db, "routine").await;
+    let ex = exporter(&w, "Shenzhen Laptop Exporter", 204, "routine").await;
+    let laptop = Item {
+        hs_code: "8471.30".into(),
+        description: "Laptops".into(),
+        quantity: Decimal::new(10, 0),
+        unit: "台".into(),
+        fob: Decimal::new(5_000, 0),
+        criterion: Criterion::ProductSpecific,
+        materials: vec![mat("8473.30", "USA", 2_000)],
+        processes: vec!["assembling".into()],
+        rvc_method: RvcMethod::BuildDown,
+        build_up: None,
+        weight_kg: None,
+    };
+    let before = ex
+        .apply_certificate(&application(vec![laptop.clone()]))
+        .await
+        .expect("apply");
+    assert_eq!(before.status, "returned");
+    assert!(
+        before
+            .checks
+            .iter()
+            .any(|c| c["code"] == "PSR.FOUND" && c["passed"] == false)
+    );
+
+    let params = tongguan_client::NewVersionParams {
+        label: "test-hs2022".into(),
+        valid_from: today() - chrono::Duration::days(1),
+        source: "test fixture (not the Annex)".into(),
+    };
+    let broken =
+        "hs_code,hs_version,description,rule_text\n8471.3,HS2022,x,CTH\n8471.30,HS2022,x,CTQ\n";
+    let err =
+        w.t.admin()
+            .load_origin_rules(&params, broken)
+            .await
+            .expect_err("broken");
+    let paths: Vec<String> = err
+        .problem()
+        .map(|p| p.violations.iter().map(|v| v.path.clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(paths, ["csv.line[2].hs_code", "csv.line[3].rule_text"]);
+    assert_eq!(
+        ex.load_origin_rules(&params, broken)
+            .await
+            .err()
+            .and_then(|e| e.status()),
+        Some(403)
+    );
+    let csv = "hs_code,hs_version,description,rule_text,source_url,source_page,notes\n8471.30,HS2022,Portable computers,CTH or RVC40,test,,\n";
+    w.t.admin()
+        .load_origin_rules(&params, csv)
+        .await
+        .expect("load");
+    let after = ex
+        .apply_certificate(&application(vec![laptop.clone()]))
+        .await
+        .expect("apply");
+    assert_eq!(after.status, "approved", "{:?}", after.checks);
+
+    let t = w.t.reopen().await;
+    let session = t
+        .client
+        .login("clerk.204", "clerk.204-password")
+        .await
+        .expect("login");
+    let ex = t
+        .client
+        .with_token(session.secret.as_deref().unwrap_or_default());
+    let again = ex
+        .apply_certificate(&application(vec![laptop]))
+        .await
+        .expect("apply");
+    assert_eq!(
+        again.status, "approved",
+        "the loaded table survives a restart"
+    );
 }
