@@ -991,7 +991,8 @@ impl Client {
         params: &NewVersionParams,
         csv: &str,
     ) -> Result<serde_json::Value> {
-        self.load_version("/api/v1/tariff/versions", params, csv).await
+        self.load_version("/api/v1/tariff/versions", params, csv)
+            .await
     }
 
     /// Imports monthly exchange rates from CSV (admin).

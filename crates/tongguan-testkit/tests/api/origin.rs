@@ -265,6 +265,27 @@ async fn certificates(db: Db) {
             .any(|c| c["code"] == "EXPORTER.ELIGIBLE" && c["passed"] == false)
     );
     assert_eq!(ex.certificates().await.expect("list").len(), 2);
+
+    // Malformed input is refused by field, and nothing is stored.
+    let err = ex
+        .apply_certificate(&application(vec![]))
+        .await
+        .expect_err("no goods");
+    assert_eq!(err.rules(), ["required"]);
+    let mut raw = serde_json::to_value(application(vec![amplifier(vec![])])).expect("json");
+    raw["items"][0]["criterion"] = "XX".into();
+    let err = ex
+        .raw(
+            "POST",
+            "/api/v1/origin/certificates",
+            Some("application/json"),
+            &raw.to_string(),
+        )
+        .await
+        .expect("answer");
+    assert_eq!(err.status, 400, "{}", err.body);
+    assert!(err.body.contains("items[0]/criterion"), "{}", err.body);
+    assert_eq!(ex.certificates().await.expect("list").len(), 2);
 }
 
 /// The agreement rate is granted on a verified certificate and refused, with the reason,
