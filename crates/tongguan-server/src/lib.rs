@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -125,6 +125,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(ports::router())
         .merge(webhooks::router())
         .merge(origin::router())
+        .merge(crate::web::router())
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))

@@ -5,6 +5,7 @@
 mod audit;
 mod authz;
 mod bad_input;
+mod browser;
 mod clearance;
 mod foundation;
 mod idempotency;

@@ -1,0 +1,237 @@
+//! Chinese and English for every label, status and error of the web pages (issue 8): chosen
+//! by the `lang` cookie (the switch), else by `Accept-Language`.
+
+use axum::http::HeaderMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+
+    /// The other language (the switch's target).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Zh,
+            Lang::Zh => Lang::En,
+        }
+    }
+
+    pub fn param(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
+    /// The `lang` cookie, else the first of `Accept-Language` we speak, else Chinese
+    /// (the customs' own language).
+    pub fn of(headers: &HeaderMap) -> Lang {
+        let cookie = headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(k, _)| *k == "lang")
+            .map(|(_, v)| v.to_string());
+        match cookie.as_deref() {
+            Some("en") => return Lang::En,
+            Some("zh") => return Lang::Zh,
+            _ => {}
+        }
+        let accept = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        for part in accept.split(',') {
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if tag.starts_with("zh") {
+                return Lang::Zh;
+            }
+            if tag.starts_with("en") {
+                return Lang::En;
+            }
+        }
+        Lang::Zh
+    }
+
+    /// The text of `key`; an unknown key shows itself (and a test keeps the table whole).
+    pub fn t(self, key: &str) -> &'static str {
+        match TEXTS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, en, zh)) => match self {
+                Lang::En => en,
+                Lang::Zh => zh,
+            },
+            None => "?",
+        }
+    }
+
+    /// A declaration status (`awaiting_arrival`, …) in this language.
+    pub fn status(self, status: &str) -> &'static str {
+        match STATUSES.iter().find(|(k, _, _)| *k == status) {
+            Some((_, en, zh)) => match self {
+                Lang::En => en,
+                Lang::Zh => zh,
+            },
+            None => "?",
+        }
+    }
+
+    /// A validation error by its rule, in this language; rules without their own text keep
+    /// the engine's English message after a generic lead.
+    pub fn violation(self, rule: &str, message: &str) -> String {
+        match RULES.iter().find(|(k, _, _)| *k == rule) {
+            Some((_, en, zh)) => match self {
+                Lang::En => (*en).to_string(),
+                Lang::Zh => (*zh).to_string(),
+            },
+            None => match self {
+                Lang::En => message.to_string(),
+                Lang::Zh => format!("不符合规则 {rule}：{message}"),
+            },
+        }
+    }
+}
+
+/// Labels: key, English, Chinese.
+pub const TEXTS: &[(&str, &str, &str)] = &[
+    ("app", "Tongguan customs clearance", "通关 · 海关通关平台"),
+    ("switch", "中文", "English"),
+    ("login", "Log in", "登录"),
+    ("logout", "Log out", "退出"),
+    ("username", "Username", "用户名"),
+    ("password", "Password", "密码"),
+    (
+        "login_failed",
+        "Wrong username or password.",
+        "用户名或密码错误。",
+    ),
+    ("dashboard", "Dashboard", "工作台"),
+    ("declarations", "Declarations", "报关单"),
+    ("by_status", "Declarations by status", "按状态统计"),
+    ("new_declaration", "New advance declaration", "新建提前申报"),
+    ("status", "Status", "状态"),
+    ("customs_no", "Customs number", "海关编号"),
+    ("bill_no", "Bill of lading", "提运单号"),
+    (
+        "containers",
+        "Containers (comma separated)",
+        "集装箱号（逗号分隔）",
+    ),
+    ("transport_means", "Vessel", "运输工具名称"),
+    ("voyage", "Voyage", "航次号"),
+    ("domestic_port", "Port of entry (UN/LOCODE)", "入境口岸"),
+    ("overseas_party", "Overseas consignor", "境外发货人"),
+    ("country", "Country of departure", "启运国"),
+    ("packages", "Packages", "件数"),
+    ("gross_weight", "Gross weight (kg)", "毛重（千克）"),
+    ("net_weight", "Net weight (kg)", "净重（千克）"),
+    ("items", "Goods", "商品"),
+    ("commodity_code", "Commodity code", "商品编号"),
+    ("goods_name", "Name", "商品名称"),
+    ("quantity", "Quantity", "数量"),
+    ("unit_price", "Unit price", "单价"),
+    ("currency", "Currency", "币制"),
+    ("origin", "Origin", "原产国"),
+    ("submit", "Submit declaration", "申报"),
+    (
+        "errors",
+        "Please correct the marked fields.",
+        "请更正标出的栏目。",
+    ),
+    ("timeline", "Timeline", "状态时间线"),
+    ("live", "Updates live", "实时更新"),
+    ("quota", "Guarantee quota", "担保额度"),
+    ("available", "Available", "可用"),
+    ("statements", "Monthly tax statements", "汇总征税月度账单"),
+    ("due", "Due", "缴款期限"),
+    ("none", "None", "无"),
+    ("terminal_board", "Terminal board", "码头看板"),
+    ("container_lookup", "Container lookup", "集装箱查询"),
+    ("container_no", "Container number", "集装箱号"),
+    ("look_up", "Look up", "查询"),
+    ("gate_decision", "Gate decision", "闸口指令"),
+    ("reason", "Reason", "原因"),
+    ("arrival_report", "Arrival report", "运抵报告"),
+    ("report", "Report arrival", "提交运抵"),
+    ("released", "Released", "已放行"),
+    ("when", "Time", "时间"),
+    ("actor", "By", "操作人"),
+    ("from_to", "Change", "变更"),
+    ("not_found", "Not found.", "未找到。"),
+    ("skip", "Skip to content", "跳到正文"),
+];
+
+/// Declaration statuses: code, English, Chinese (the customs' own terms).
+pub const STATUSES: &[(&str, &str, &str)] = &[
+    ("draft", "Draft", "草稿"),
+    ("submitted", "Submitted", "已申报"),
+    ("accepted", "Accepted", "已接受申报"),
+    (
+        "awaiting_arrival",
+        "Accepted, awaiting arrival",
+        "提前审结，待运抵",
+    ),
+    ("inspection_ordered", "Selected for inspection", "布控查验"),
+    ("inspected", "Inspected", "已查验"),
+    ("released", "Released", "放行"),
+    ("detained", "Detained", "扣留"),
+    ("returned", "Returned for correction", "退单"),
+    ("cancelled", "Cancelled", "已撤销"),
+    ("admitted_to_territory", "Admitted to territory", "准许入境"),
+    ("admitted_to_market", "Admitted to market", "合格入市"),
+    ("awaiting_payment", "Awaiting tax payment", "待缴税款"),
+];
+
+/// Validation rules with their own wording: rule, English, Chinese.
+pub const RULES: &[(&str, &str, &str)] = &[
+    (
+        "container.check_digit",
+        "The container number's check digit is wrong (ISO 6346).",
+        "集装箱号校验位错误（ISO 6346）。",
+    ),
+    (
+        "container.format",
+        "A container number is 4 letters and 7 digits (ISO 6346).",
+        "集装箱号应为4个字母加7位数字（ISO 6346）。",
+    ),
+    (
+        "container.duplicate",
+        "This container is listed twice.",
+        "集装箱号重复。",
+    ),
+    ("required", "Required.", "必填。"),
+    (
+        "import.bill_not_on_manifest",
+        "No manifest carries this bill of lading yet: file the manifest first.",
+        "舱单中尚无此提运单，请先申报舱单。",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_text_has_both_languages() {
+        for (k, en, zh) in super::TEXTS
+            .iter()
+            .chain(super::STATUSES)
+            .chain(super::RULES)
+        {
+            assert!(!en.is_empty() && !zh.is_empty(), "{k}");
+        }
+    }
+}

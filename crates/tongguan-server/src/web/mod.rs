@@ -1,0 +1,815 @@
+//! The web interface (issue 8): server-rendered pages (askama) with htmx, vendored, no
+//! JavaScript build. Pages call the same app services as the JSON API, so validation,
+//! roles and scopes are the API's. Chinese and English everywhere ([`i18n`]).
+//!
+//! CSRF: the session cookie is `SameSite=Strict` (no cross-site request carries it), and
+//! every form post carries a one-off key that doubles as its Idempotency-Key.
+
+pub mod i18n;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tongguan_api::{ArrivalReportInput, DeclarationQuery, Login, NewDeclaration};
+use tongguan_domain::codes::Direction;
+use tongguan_domain::declaration::{
+    DeclarationContent, DeclarationHead, DeclarationItem, OverseasParty,
+};
+use tongguan_domain::identity::Role;
+use uuid::Uuid;
+
+use crate::app::{App, AppError, Ctx, IdempotencyKey};
+use crate::http::extract::SESSION_COOKIE;
+use i18n::Lang;
+
+type AppState = Arc<App>;
+
+const HTMX: &str = include_str!("../../assets/htmx.min.js");
+const CSS: &str = include_str!("../../assets/app.css");
+const JS: &str = include_str!("../../assets/app.js");
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn page<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The signed-in user of a page, or the way to the login page.
+async fn session(app: &App, headers: &HeaderMap) -> Result<Ctx, Response> {
+    let secret =
+        cookie(headers, SESSION_COOKIE).ok_or_else(|| Redirect::to("/login").into_response())?;
+    match app.authenticate(&secret).await {
+        Ok(a) => Ok(Ctx {
+            actor: a.actor,
+            request_id: crate::http::extract::request_id(headers),
+            idempotency: None,
+        }),
+        Err(_) => Err(Redirect::to("/login").into_response()),
+    }
+}
+
+/// A form post's context: its one-off key (from the form) as the Idempotency-Key.
+fn keyed(ctx: &Ctx, key: &str, what: &str) -> Ctx {
+    let hash = hex::encode(Sha256::digest(format!("{what}\n{key}").as_bytes()));
+    Ctx {
+        idempotency: Some(IdempotencyKey {
+            key: format!("web-{key}"),
+            request_hash: hash,
+        }),
+        ..ctx.clone()
+    }
+}
+
+fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::TerminalOperator => "/terminal",
+        _ => "/app",
+    }
+}
+
+/// Page chrome shared by every template.
+pub struct Chrome {
+    pub l: Lang,
+    pub user: Option<String>,
+    /// The path, for the language switch to come back to.
+    pub here: String,
+}
+
+impl Chrome {
+    pub fn t(&self, key: &str) -> &'static str {
+        self.l.t(key)
+    }
+    pub fn status(&self, s: &str) -> &'static str {
+        self.l.status(s)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    c: Chrome,
+    failed: bool,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+async fn login_page(headers: HeaderMap) -> Response {
+    page(&LoginPage {
+        c: Chrome {
+            l: Lang::of(&headers),
+            user: None,
+            here: "/login".into(),
+        },
+        failed: false,
+    })
+}
+
+async fn login(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let l = Lang::of(&headers);
+    let login = Login {
+        username: f.username,
+        password: f.password,
+    };
+    match app
+        .login(&login, &crate::http::extract::request_id(&headers))
+        .await
+    {
+        Ok(created) => {
+            let secret = created.secret.unwrap_or_default();
+            let home = match app.authenticate(&secret).await {
+                Ok(a) => home_of(a.actor.role),
+                Err(_) => "/login",
+            };
+            let max_age = app.config.session_hours * 3600;
+            let mut resp = Redirect::to(home).into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}"
+            )) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            resp
+        }
+        Err(_) => {
+            let mut r = page(&LoginPage {
+                c: Chrome {
+                    l,
+                    user: None,
+                    here: "/login".into(),
+                },
+                failed: true,
+            });
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r
+        }
+    }
+}
+
+async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if let Ok(ctx) = session(&app, &headers).await
+        && let Some(secret) = cookie(&headers, SESSION_COOKIE)
+        && let Ok(a) = app.authenticate(&secret).await
+    {
+        let _ = app.revoke_credential(&ctx, a.credential_id, "logout").await;
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("tongguan_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    resp
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+/// The language switch: remembered in a cookie, back to the same page.
+async fn switch_lang(Path(lang): Path<String>, Query(q): Query<Back>) -> Response {
+    let back = q
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let code = if lang == "en" { "en" } else { "zh" };
+    let mut resp = Redirect::to(&back).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "lang={code}; SameSite=Lax; Path=/; Max-Age=31536000"
+    )) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+async fn root(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    match session(&app, &headers).await {
+        Ok(ctx) => Redirect::to(home_of(ctx.actor.role)).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// One declaration in a list.
+struct Row {
+    id: Uuid,
+    status: String,
+    customs_no: String,
+    bill_no: String,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    c: Chrome,
+    counts: Vec<(String, usize)>,
+    rows: Vec<Row>,
+    quota: Option<(String, String)>,
+    statements: Vec<(String, String, String)>,
+}
+
+async fn dashboard(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    let list = match app
+        .list_declarations(
+            &ctx,
+            &DeclarationQuery {
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return error_page(l, &e),
+    };
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for d in &list {
+        *counts
+            .entry(d.declaration.status.as_str().to_string())
+            .or_default() += 1;
+    }
+    let rows = list
+        .iter()
+        .take(50)
+        .map(|d| Row {
+            id: d.declaration.id,
+            status: d.declaration.status.as_str().to_string(),
+            customs_no: d.declaration.customs_no.clone().unwrap_or_default(),
+            bill_no: d.declaration.content.head.bill_no.clone(),
+            updated: d
+                .declaration
+                .updated_at
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+        })
+        .collect();
+    let (quota, statements) = match ctx.actor.enterprise_id {
+        Some(e) => match app.quota(&ctx, e).await {
+            Ok(q) => (
+                Some((q.quota.to_string(), q.available.to_string())),
+                q.statements
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.month.clone(),
+                            s.due_date.map(|d| d.to_string()).unwrap_or_default(),
+                            format!("{:?}", s.status),
+                        )
+                    })
+                    .collect(),
+            ),
+            Err(_) => (None, Vec::new()),
+        },
+        None => (None, Vec::new()),
+    };
+    page(&Dashboard {
+        c: Chrome {
+            l,
+            user: Some(ctx.actor.username.clone()),
+            here: "/app".into(),
+        },
+        counts: counts.into_iter().collect(),
+        rows,
+        quota,
+        statements,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    c: Chrome,
+    message: String,
+}
+
+fn error_page(l: Lang, e: &AppError) -> Response {
+    let (status, message) = match e {
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, l.t("not_found").to_string()),
+        AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
+        other => (StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+    };
+    let mut r = page(&ErrorPage {
+        c: Chrome {
+            l,
+            user: None,
+            here: "/".into(),
+        },
+        message,
+    });
+    *r.status_mut() = status;
+    r
+}
+
+/// The declaration form's values, keyed by the API's field paths, and its errors.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DeclForm {
+    #[serde(default)]
+    key: String,
+    #[serde(flatten)]
+    fields: BTreeMap<String, String>,
+}
+
+#[derive(Template)]
+#[template(path = "declaration_form.html")]
+struct DeclFormPage {
+    c: Chrome,
+    key: String,
+    values: BTreeMap<String, String>,
+    errors: Vec<(String, String)>,
+}
+
+impl DeclFormPage {
+    fn v(&self, path: &str) -> String {
+        self.values.get(path).cloned().unwrap_or_default()
+    }
+    /// The errors of a field (its path or anything under it), joined.
+    fn err(&self, path: &str) -> String {
+        self.errors
+            .iter()
+            .filter(|(p, _)| p == path || p.starts_with(&format!("{path}/")))
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    fn has_err(&self, path: &str) -> bool {
+        !self.err(path).is_empty()
+    }
+    /// The field's id in the page (paths contain slashes).
+    fn id(&self, path: &str) -> String {
+        path.replace('/', "-")
+    }
+}
+
+fn defaults() -> BTreeMap<String, String> {
+    [
+        ("head/transport_means", "COSCO SHIPPING ARIES"),
+        ("head/voyage", "042E"),
+        ("head/domestic_port", "CNYTN"),
+        ("head/overseas_party/name", "Tokyo Trading K.K."),
+        ("head/departure_or_destination_country", "JPN"),
+        ("head/packages", "40"),
+        ("head/gross_weight_kg", "5200"),
+        ("head/net_weight_kg", "4800"),
+        ("items/0/commodity_code", "8471309000"),
+        ("items/0/name", "笔记本电脑 laptops"),
+        ("items/0/quantity", "200"),
+        ("items/0/unit_price", "450.50"),
+        ("items/0/currency", "USD"),
+        ("items/0/origin_country", "JPN"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+async fn new_declaration(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    page(&DeclFormPage {
+        c: Chrome {
+            l: Lang::of(&headers),
+            user: Some(ctx.actor.username),
+            here: "/app/declarations/new".into(),
+        },
+        key: Uuid::now_v7().to_string(),
+        values: defaults(),
+        errors: Vec::new(),
+    })
+}
+
+fn decimal(
+    v: &BTreeMap<String, String>,
+    k: &str,
+    errors: &mut Vec<(String, String)>,
+    l: Lang,
+) -> Decimal {
+    let raw = v.get(k).map(|s| s.trim()).unwrap_or("");
+    match raw.parse::<Decimal>() {
+        Ok(d) => d,
+        Err(_) => {
+            errors.push((
+                k.to_string(),
+                match l {
+                    Lang::En => format!("`{raw}` is not a number."),
+                    Lang::Zh => format!("“{raw}”不是数字。"),
+                },
+            ));
+            Decimal::ZERO
+        }
+    }
+}
+
+/// The declaration the form describes (an advance import declaration, CIF, general trade).
+fn content_of(
+    v: &BTreeMap<String, String>,
+    uscc: &str,
+    l: Lang,
+    errors: &mut Vec<(String, String)>,
+) -> DeclarationContent {
+    let s = |k: &str| v.get(k).map(|x| x.trim().to_string()).unwrap_or_default();
+    let qty = decimal(v, "items/0/quantity", errors, l);
+    let price = decimal(v, "items/0/unit_price", errors, l);
+    let packages = s("head/packages").parse::<u32>().unwrap_or(0);
+    DeclarationContent {
+        direction: Direction::Import,
+        head: DeclarationHead {
+            declaring_customs: "5316".into(),
+            port_customs: "5316".into(),
+            domestic_party_uscc: uscc.into(),
+            overseas_party: OverseasParty {
+                name: s("head/overseas_party/name"),
+                aeo_code: None,
+            },
+            transport_mode: "2".into(),
+            transport_means: s("head/transport_means"),
+            voyage: s("head/voyage"),
+            bill_no: s("head/bill_no"),
+            trade_mode: "0110".into(),
+            levy_nature: "101".into(),
+            departure_or_destination_country: s("head/departure_or_destination_country"),
+            trading_country: s("head/departure_or_destination_country"),
+            domestic_port: s("head/domestic_port"),
+            package_type: "22".into(),
+            packages,
+            gross_weight_kg: decimal(v, "head/gross_weight_kg", errors, l),
+            net_weight_kg: decimal(v, "head/net_weight_kg", errors, l),
+            transaction_terms: "1".into(),
+            containers: s("head/containers")
+                .split([',', ' ', ';'])
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect(),
+            ..Default::default()
+        },
+        items: vec![DeclarationItem {
+            commodity_code: s("items/0/commodity_code"),
+            name: s("items/0/name"),
+            quantity: qty,
+            unit: "001".into(),
+            unit_price: price,
+            total_price: qty * price,
+            currency: s("items/0/currency"),
+            origin_country: s("items/0/origin_country"),
+            destination_country: "CHN".into(),
+            levy_method: "1".into(),
+            ..Default::default()
+        }],
+    }
+}
+
+async fn create_declaration(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<DeclForm>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    let uscc = match ctx.actor.enterprise_id {
+        Some(e) => match app.store.enterprise(e).await {
+            Ok(Some(e)) => e.uscc.to_string(),
+            _ => String::new(),
+        },
+        None => String::new(),
+    };
+    let mut errors = Vec::new();
+    let content = content_of(&f.fields, &uscc, l, &mut errors);
+    let form_again = |errors: Vec<(String, String)>| {
+        let mut r = page(&DeclFormPage {
+            c: Chrome {
+                l,
+                user: Some(ctx.actor.username.clone()),
+                here: "/app/declarations/new".into(),
+            },
+            // A new key: the corrected form is a new request.
+            key: Uuid::now_v7().to_string(),
+            values: f.fields.clone(),
+            errors,
+        });
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        r
+    };
+    if !errors.is_empty() {
+        return form_again(errors);
+    }
+    let body = serde_json::to_string(&content).unwrap_or_default();
+    let kctx = keyed(&ctx, &f.key, &body);
+    match app
+        .create_declaration(
+            &kctx,
+            &NewDeclaration {
+                owner_id: None,
+                content,
+                submit: true,
+            },
+        )
+        .await
+    {
+        Ok(reply) => {
+            let id = serde_json::from_str::<serde_json::Value>(&reply.body)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            Redirect::to(&format!("/app/declarations/{id}")).into_response()
+        }
+        Err(AppError::Invalid(v)) => form_again(
+            v.0.iter()
+                .map(|x| (x.path.replace('.', "/"), l.violation(&x.rule, &x.message)))
+                .collect(),
+        ),
+        Err(e) => error_page(l, &e),
+    }
+}
+
+struct EventRow {
+    at: String,
+    to: String,
+    actor: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "declaration.html")]
+struct DeclPage {
+    c: Chrome,
+    id: Uuid,
+    status: String,
+    customs_no: String,
+    bill_no: String,
+    containers: String,
+    events: Vec<EventRow>,
+}
+
+#[derive(Template)]
+#[template(path = "timeline_inline.html")]
+struct TimelineFragment {
+    c: Chrome,
+    status: String,
+    events: Vec<EventRow>,
+}
+
+async fn declaration_parts(
+    app: &App,
+    ctx: &Ctx,
+    id: Uuid,
+) -> Result<(tongguan_api::DeclarationView, Vec<EventRow>), AppError> {
+    let d = app.get_declaration(ctx, id).await?;
+    let events = app
+        .declaration_events(ctx, id)
+        .await?
+        .into_iter()
+        .map(|e| EventRow {
+            at: (e.at + chrono::Duration::hours(8))
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+            to: e.to.as_str().to_string(),
+            actor: e.actor,
+            reason: e.reason,
+        })
+        .collect();
+    Ok((d, events))
+}
+
+async fn declaration(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    match declaration_parts(&app, &ctx, id).await {
+        Ok((d, events)) => page(&DeclPage {
+            c: Chrome {
+                l,
+                user: Some(ctx.actor.username.clone()),
+                here: format!("/app/declarations/{id}"),
+            },
+            id,
+            status: d.declaration.status.as_str().to_string(),
+            customs_no: d.declaration.customs_no.clone().unwrap_or_default(),
+            bill_no: d.declaration.content.head.bill_no.clone(),
+            containers: d.declaration.content.head.containers.join(", "),
+            events,
+        }),
+        Err(e) => error_page(l, &e),
+    }
+}
+
+/// The timeline fragment the page reloads when the status stream names this declaration.
+async fn timeline(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    match declaration_parts(&app, &ctx, id).await {
+        Ok((d, events)) => page(&TimelineFragment {
+            c: Chrome {
+                l,
+                user: None,
+                here: String::new(),
+            },
+            status: d.declaration.status.as_str().to_string(),
+            events,
+        }),
+        Err(e) => error_page(l, &e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "terminal.html")]
+struct TerminalPage {
+    c: Chrome,
+    key: String,
+    container: String,
+    decision: Option<(String, String)>,
+    lookup_error: String,
+    released: Option<usize>,
+    arrival_error: String,
+}
+
+#[derive(Deserialize)]
+struct Lookup {
+    container: Option<String>,
+}
+
+async fn terminal_page(
+    app: &App,
+    headers: &HeaderMap,
+    container: Option<String>,
+    released: Option<usize>,
+    arrival_error: String,
+) -> Response {
+    let ctx = match session(app, headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(headers);
+    let (decision, lookup_error) = match container
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        Some(c) => match app.gate_decision(&ctx, c) {
+            Ok(d) => (Some((format!("{:?}", d.action), d.reason)), String::new()),
+            Err(AppError::Invalid(v)) => (
+                None,
+                v.0.iter()
+                    .map(|x| l.violation(&x.rule, &x.message))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Err(e) => (None, e.to_string()),
+        },
+        None => (None, String::new()),
+    };
+    page(&TerminalPage {
+        c: Chrome {
+            l,
+            user: Some(ctx.actor.username),
+            here: "/terminal".into(),
+        },
+        key: Uuid::now_v7().to_string(),
+        container: container.unwrap_or_default(),
+        decision,
+        lookup_error,
+        released,
+        arrival_error,
+    })
+}
+
+async fn terminal(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Lookup>,
+) -> Response {
+    terminal_page(&app, &headers, q.container, None, String::new()).await
+}
+
+#[derive(Deserialize)]
+struct ArrivalForm {
+    key: String,
+    bill_no: String,
+}
+
+async fn arrival(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<ArrivalForm>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    let Some(terminal) = ctx.actor.terminals.first().cloned() else {
+        return error_page(l, &AppError::Forbidden("no terminal".into()));
+    };
+    let input = ArrivalReportInput {
+        terminal,
+        bill_no: Some(f.bill_no.trim().to_string()),
+        containers: vec![],
+    };
+    let kctx = keyed(
+        &ctx,
+        &f.key,
+        &serde_json::to_string(&input).unwrap_or_default(),
+    );
+    match app.report_arrival(&kctx, &input).await {
+        Ok(reply) => {
+            let n = serde_json::from_str::<serde_json::Value>(&reply.body)
+                .ok()
+                .and_then(|v| v["released"].as_array().map(Vec::len))
+                .unwrap_or(0);
+            terminal_page(&app, &headers, None, Some(n), String::new()).await
+        }
+        Err(AppError::Invalid(v)) => {
+            let msg =
+                v.0.iter()
+                    .map(|x| l.violation(&x.rule, &x.message))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            terminal_page(&app, &headers, None, None, msg).await
+        }
+        Err(e) => error_page(l, &e),
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(root))
+        .route(
+            "/assets/htmx.min.js",
+            get(|| async { asset(HTMX, "text/javascript") }),
+        )
+        .route("/assets/app.css", get(|| async { asset(CSS, "text/css") }))
+        .route(
+            "/assets/app.js",
+            get(|| async { asset(JS, "text/javascript") }),
+        )
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/lang/{lang}", get(switch_lang))
+        .route("/app", get(dashboard))
+        .route("/app/declarations/new", get(new_declaration))
+        .route("/app/declarations", post(create_declaration))
+        .route("/app/declarations/{id}", get(declaration))
+        .route("/app/declarations/{id}/timeline", get(timeline))
+        .route("/terminal", get(terminal))
+        .route("/terminal/arrival", post(arrival))
+}

@@ -1,0 +1,82 @@
+// The web interface in real Chromium (issue 8): an importer logs in, files an advance
+// declaration, sees the inline error of a wrong container check digit, fixes it and
+// submits; the terminal reports arrival; the importer's open page shows "released" without a
+// reload; the language switch shows Chinese. Screenshots of each page go to $ARTIFACTS.
+// Run by crates/tongguan-testkit/tests/api/browser.rs with BASE, IMPORTER, TERMINAL, BILL.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const base = process.env.BASE;
+const artifacts = process.env.ARTIFACTS;
+const bill = process.env.BILL;
+mkdirSync(artifacts, { recursive: true });
+
+function check(cond, what) {
+  if (!cond) {
+    throw new Error("browser test failed: " + what);
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-dev-shm-usage"],
+});
+try {
+  const importerCtx = await browser.newContext({ locale: "en-US", viewport: { width: 1024, height: 800 } });
+  const page = await importerCtx.newPage();
+  async function login(p, user) {
+    await p.goto(base + "/login");
+    await p.getByLabel(/Username|用户名/).fill(user);
+    await p.getByLabel(/Password|密码/).fill(user + "-password");
+    await p.getByRole("button", { name: /Log in|登录/ }).click();
+  }
+  await login(page, process.env.IMPORTER);
+  await page.waitForURL(base + "/app");
+  check((await page.locator("html").getAttribute("lang")) === "en", "English from Accept-Language");
+  await page.screenshot({ path: artifacts + "/1-dashboard.png", fullPage: true });
+
+  // File with a wrong check digit: the inline error names the container field.
+  await page.getByRole("link", { name: "New advance declaration" }).click();
+  await page.getByLabel("Bill of lading").fill(bill);
+  await page.getByLabel("Containers (comma separated)").fill("CSQU3054384");
+  await page.getByRole("button", { name: "Submit declaration" }).click();
+  const field = page.locator("#head-containers");
+  await field.waitFor();
+  check((await field.getAttribute("aria-invalid")) === "true", "container field marked invalid");
+  const error = await page.locator("#head-containers-error").innerText();
+  check(/check digit/.test(error), "inline check-digit error, got: " + error);
+  await page.screenshot({ path: artifacts + "/2-inline-error.png", fullPage: true });
+
+  // Fixed: submitted and accepted, awaiting arrival.
+  await field.fill("CSQU3054383");
+  await page.getByRole("button", { name: "Submit declaration" }).click();
+  await page.waitForURL(/\/app\/declarations\/[0-9a-f-]{36}$/);
+  await page.locator("#status").filter({ hasText: "awaiting arrival" }).waitFor();
+  await page.screenshot({ path: artifacts + "/3-declaration.png", fullPage: true });
+
+  // The terminal reports arrival in its own browser.
+  const terminalCtx = await browser.newContext({ locale: "en-US", viewport: { width: 390, height: 844 } });
+  const board = await terminalCtx.newPage();
+  await login(board, process.env.TERMINAL);
+  await board.waitForURL(base + "/terminal");
+  await board.getByLabel("Container number").fill("CSQU3054383");
+  await board.getByRole("button", { name: "Look up" }).click();
+  await board.locator("#gate").waitFor();
+  await board.getByLabel("Bill of lading").fill(bill);
+  await board.getByRole("button", { name: "Report arrival" }).click();
+  await board.locator("#arrival-result").filter({ hasText: "Released: 1" }).waitFor();
+  await board.screenshot({ path: artifacts + "/4-terminal-board-narrow.png", fullPage: true });
+
+  // The importer's open page shows the release without a reload.
+  await page.locator("#status").filter({ hasText: "Released" }).waitFor({ timeout: 10000 });
+  await page.screenshot({ path: artifacts + "/5-released-live.png", fullPage: true });
+
+  // The language switch: Chinese labels and statuses.
+  await page.locator("#lang-switch").click();
+  await page.locator("#status").filter({ hasText: "放行" }).waitFor();
+  check((await page.locator("html").getAttribute("lang")) === "zh-CN", "Chinese page");
+  await page.screenshot({ path: artifacts + "/6-chinese.png", fullPage: true });
+  console.log("browser flow passed");
+} finally {
+  await browser.close();
+}
