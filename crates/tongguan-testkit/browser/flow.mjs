@@ -76,6 +76,43 @@ try {
   await page.locator("#status").filter({ hasText: "放行" }).waitFor();
   check((await page.locator("html").getAttribute("lang")) === "zh-CN", "Chinese page");
   await page.screenshot({ path: artifacts + "/6-chinese.png", fullPage: true });
+  // An officer puts laptops under control; the next laptop declaration goes to inspection.
+  const officerCtx = await browser.newContext({ locale: "en-US", viewport: { width: 1024, height: 800 } });
+  const desk = await officerCtx.newPage();
+  await login(desk, process.env.OFFICER);
+  await desk.waitForURL(base + "/officer");
+  await desk.getByLabel("Commodity code prefix").fill("8471");
+  await desk.getByLabel("Action").selectOption("physical_inspection");
+  await desk.getByLabel("Reason").fill("laptops: undervaluation risk");
+  await desk.getByRole("button", { name: "Create" }).click();
+  await desk.locator("#instruction-created").waitFor();
+  await desk.screenshot({ path: artifacts + "/7-officer-console.png", fullPage: true });
+
+  // The importer's browser is in Chinese now.
+  await page.goto(base + "/app/declarations/new");
+  await page.getByLabel("提运单号").fill(process.env.BILL2);
+  await page.getByLabel("集装箱号（逗号分隔）").fill(process.env.CONTAINER2);
+  await page.getByRole("button", { name: "申报" }).click();
+  await page.waitForURL(/\/app\/declarations\/[0-9a-f-]{36}$/);
+  await page.locator("#status").filter({ hasText: "布控查验" }).waitFor();
+  await page.screenshot({ path: artifacts + "/8-selected-zh.png", fullPage: true });
+
+  // The goods arrive: selected goods are not released by the arrival report.
+  await board.goto(base + "/terminal");
+  await board.getByLabel("Bill of lading").fill(process.env.BILL2);
+  await board.getByRole("button", { name: "Report arrival" }).click();
+  await board.locator("#arrival-result").filter({ hasText: "Released: 0" }).waitFor();
+
+  // The officer sees why, records the inspection and releases; the importer sees it live.
+  await desk.goto(base + "/officer");
+  await desk.getByRole("row", { name: new RegExp(process.env.BILL2) }).getByRole("link").click();
+  await desk.locator("#control").filter({ hasText: "laptops: undervaluation risk" }).waitFor();
+  await desk.getByLabel("Reason").fill("goods match the declaration");
+  await desk.getByRole("button", { name: "Record" }).click();
+  await desk.locator("#status").filter({ hasText: "Released" }).waitFor();
+  await desk.screenshot({ path: artifacts + "/9-officer-declaration.png", fullPage: true });
+  await page.locator("#status").filter({ hasText: "放行" }).waitFor({ timeout: 10000 });
+
   console.log("browser flow passed");
 } finally {
   await browser.close();

@@ -95,6 +95,7 @@ fn keyed(ctx: &Ctx, key: &str, what: &str) -> Ctx {
 fn home_of(role: Role) -> &'static str {
     match role {
         Role::TerminalOperator => "/terminal",
+        Role::Officer => "/officer",
         _ => "/app",
     }
 }
@@ -790,6 +791,304 @@ async fn arrival(
     }
 }
 
+struct InstructionRow {
+    prefixes: String,
+    action: String,
+    reason: String,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "officer.html")]
+struct OfficerPage {
+    c: Chrome,
+    key: String,
+    queue: Vec<Row>,
+    instructions: Vec<InstructionRow>,
+    errors: Vec<(String, String)>,
+    created: bool,
+}
+
+impl OfficerPage {
+    fn err(&self, path: &str) -> String {
+        self.errors
+            .iter()
+            .filter(|(p, _)| p == path || p.starts_with(&format!("{path}/")))
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// An action's name in the page's language.
+fn action_name(l: Lang, a: tongguan_risk::ControlAction) -> String {
+    match l {
+        Lang::En => a.as_str().replace('_', " "),
+        Lang::Zh => a.name_zh().to_string(),
+    }
+}
+
+async fn officer_page(
+    app: &App,
+    headers: &HeaderMap,
+    errors: Vec<(String, String)>,
+    created: bool,
+) -> Response {
+    let ctx = match session(app, headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(headers);
+    let queue = match app
+        .list_declarations(
+            &ctx,
+            &DeclarationQuery {
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return error_page(l, &e),
+    };
+    let instructions = match app.list_instructions(&ctx).await {
+        Ok(v) => v,
+        Err(e) => return error_page(l, &e),
+    };
+    let mut r = page(&OfficerPage {
+        c: Chrome {
+            l,
+            user: Some(ctx.actor.username.clone()),
+            here: "/officer".into(),
+        },
+        key: Uuid::now_v7().to_string(),
+        queue: queue
+            .iter()
+            .map(|d| Row {
+                id: d.declaration.id,
+                status: d.declaration.status.as_str().to_string(),
+                customs_no: d.declaration.customs_no.clone().unwrap_or_default(),
+                bill_no: d.declaration.content.head.bill_no.clone(),
+                updated: d
+                    .declaration
+                    .updated_at
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
+            })
+            .collect(),
+        instructions: instructions
+            .iter()
+            .map(|i| InstructionRow {
+                prefixes: i.instruction.conditions.commodity_prefixes.join(", "),
+                action: action_name(l, i.instruction.action),
+                reason: i.instruction.reason.clone(),
+                active: i.active,
+            })
+            .collect(),
+        created,
+        errors: errors.clone(),
+    });
+    if !errors.is_empty() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+async fn officer(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    officer_page(&app, &headers, Vec::new(), false).await
+}
+
+#[derive(Deserialize)]
+struct InstructionForm {
+    key: String,
+    commodity_prefix: String,
+    #[serde(default)]
+    origin_country: String,
+    action: String,
+    reason: String,
+}
+
+async fn create_instruction(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<InstructionForm>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    let action = tongguan_risk::ControlAction::ALL
+        .iter()
+        .copied()
+        .find(|a| a.as_str() == f.action)
+        .unwrap_or(tongguan_risk::ControlAction::PhysicalInspection);
+    let input = tongguan_api::InstructionInput {
+        conditions: tongguan_risk::Conditions {
+            commodity_prefixes: vec![f.commodity_prefix.trim().to_string()],
+            origin_countries: f
+                .origin_country
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_ascii_uppercase)
+                .collect(),
+            ..Default::default()
+        },
+        action,
+        selection_rate: Decimal::ONE,
+        valid_from: app.now(),
+        valid_until: None,
+        reason: f.reason.trim().to_string(),
+        version: None,
+    };
+    let kctx = keyed(
+        &ctx,
+        &f.key,
+        &serde_json::to_string(&input).unwrap_or_default(),
+    );
+    match app.create_instruction(&kctx, &input).await {
+        Ok(_) => officer_page(&app, &headers, Vec::new(), true).await,
+        Err(AppError::Invalid(v)) => {
+            let errors =
+                v.0.iter()
+                    .map(|x| {
+                        // The form's fields by the instruction's paths.
+                        let field = if x.path.contains("commodity") {
+                            "commodity_prefix"
+                        } else if x.path.contains("origin") {
+                            "origin_country"
+                        } else {
+                            "reason"
+                        };
+                        (field.to_string(), l.violation(&x.rule, &x.message))
+                    })
+                    .collect();
+            officer_page(&app, &headers, errors, false).await
+        }
+        Err(e) => error_page(l, &e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "officer_declaration.html")]
+struct OfficerDeclPage {
+    c: Chrome,
+    key: String,
+    id: Uuid,
+    customs_no: String,
+    bill_no: String,
+    containers: String,
+    control: String,
+    assessment: String,
+    status: String,
+    events: Vec<EventRow>,
+    can_record: bool,
+}
+
+async fn officer_declaration(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    match declaration_parts(&app, &ctx, id).await {
+        Ok((d, events)) => {
+            let decl = &d.declaration;
+            page(&OfficerDeclPage {
+                c: Chrome {
+                    l,
+                    user: Some(ctx.actor.username.clone()),
+                    here: format!("/officer/declarations/{id}"),
+                },
+                key: Uuid::now_v7().to_string(),
+                id,
+                customs_no: decl.customs_no.clone().unwrap_or_default(),
+                bill_no: decl.content.head.bill_no.clone(),
+                containers: decl.content.head.containers.join(", "),
+                control: decl
+                    .control
+                    .as_ref()
+                    .map(|c| format!("{} — {}", c.action, c.reason))
+                    .unwrap_or_default(),
+                assessment: decl
+                    .assessment
+                    .as_ref()
+                    .and_then(|a| serde_json::to_string_pretty(a).ok())
+                    .unwrap_or_default(),
+                status: decl.status.as_str().to_string(),
+                events,
+                can_record: decl.status == tongguan_domain::lifecycle::Status::InspectionOrdered,
+            })
+        }
+        Err(e) => error_page(l, &e),
+    }
+}
+
+#[derive(Deserialize)]
+struct InspectionForm {
+    key: String,
+    #[serde(default)]
+    passed: Option<String>,
+    #[serde(default)]
+    findings: String,
+    release: String,
+    reason: String,
+}
+
+async fn record_inspection(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<InspectionForm>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    let input = tongguan_api::InspectionInput {
+        result: tongguan_domain::lifecycle::InspectionResult {
+            passed: f.passed.is_some(),
+            findings: f.findings.trim().to_string(),
+            attachments: Vec::new(),
+        },
+        release: f.release == "yes",
+        reason: f.reason.trim().to_string(),
+    };
+    let kctx = keyed(
+        &ctx,
+        &f.key,
+        &serde_json::to_string(&input).unwrap_or_default(),
+    );
+    match app.record_inspection(&kctx, id, &input).await {
+        Ok(_) => Redirect::to(&format!("/officer/declarations/{id}")).into_response(),
+        Err(AppError::Invalid(v)) => {
+            let msg =
+                v.0.iter()
+                    .map(|x| l.violation(&x.rule, &x.message))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            let mut r = page(&ErrorPage {
+                c: Chrome {
+                    l,
+                    user: None,
+                    here: "/officer".into(),
+                },
+                message: msg,
+            });
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+        Err(e) => error_page(l, &e),
+    }
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(root))
@@ -812,4 +1111,11 @@ pub fn router() -> Router<AppState> {
         .route("/app/declarations/{id}/timeline", get(timeline))
         .route("/terminal", get(terminal))
         .route("/terminal/arrival", post(arrival))
+        .route("/officer", get(officer))
+        .route("/officer/instructions", post(create_instruction))
+        .route("/officer/declarations/{id}", get(officer_declaration))
+        .route(
+            "/officer/declarations/{id}/inspection",
+            post(record_inspection),
+        )
 }

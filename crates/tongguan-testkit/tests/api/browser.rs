@@ -1,4 +1,5 @@
-//! The web interface in real headless Chromium (issue 8), driven by playwright-core
+//! The web interface in real headless Chromium (issue 8): enterprise, terminal and officer
+//! pages, driven by playwright-core
 //! (`crates/tongguan-testkit/browser/flow.mjs`). Needs Node.js, `npm ci` in that directory and
 //! Debian's Chromium (`.ci/run` installs both); without them the test says so and passes,
 //! unless `TONGGUAN_BROWSER_TESTS=required` (CI sets it), when it fails.
@@ -8,7 +9,7 @@ use std::process::Command;
 
 use tongguan_testkit::Db;
 
-use crate::clearance::{CONTAINER, manifest, world};
+use crate::clearance::{CONTAINER, CONTAINER_2, manifest, world};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_importer_files_and_sees_the_release_live_in_chromium() {
@@ -30,6 +31,8 @@ async fn an_importer_files_and_sees_the_release_live_in_chromium() {
     let w = world(Db::Sqlite, "routine").await;
     let bill = "WEB0000000001";
     manifest(&w.importer, bill, &[CONTAINER]).await;
+    let bill2 = "WEB0000000002";
+    manifest(&w.importer, bill2, &[CONTAINER_2]).await;
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-artifacts/browser");
     let base = w.t.base.clone();
     let out = tokio::task::spawn_blocking(move || {
@@ -40,6 +43,9 @@ async fn an_importer_files_and_sees_the_release_live_in_chromium() {
             .env("IMPORTER", "clerk.i")
             .env("TERMINAL", "gate.yict")
             .env("BILL", bill)
+            .env("BILL2", bill2)
+            .env("CONTAINER2", CONTAINER_2)
+            .env("OFFICER", "officer.dapeng")
             .env("CHROMIUM", chromium)
             .env("ARTIFACTS", &artifacts)
             .output()
