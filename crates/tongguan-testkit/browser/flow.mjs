@@ -36,7 +36,7 @@ try {
   await page.screenshot({ path: artifacts + "/1-dashboard.png", fullPage: true });
 
   // File with a wrong check digit: the inline error names the container field.
-  await page.getByRole("link", { name: "New advance declaration" }).click();
+  await page.locator("#main").getByRole("link", { name: "New advance declaration" }).click();
   await page.getByLabel("Bill of lading").fill(bill);
   await page.getByLabel("Containers (comma separated)").fill("CSQU3054384");
   await page.getByRole("button", { name: "Submit declaration" }).click();
@@ -112,6 +112,25 @@ try {
   await desk.locator("#status").filter({ hasText: "Released" }).waitFor();
   await desk.screenshot({ path: artifacts + "/9-officer-declaration.png", fullPage: true });
   await page.locator("#status").filter({ hasText: "放行" }).waitFor({ timeout: 10000 });
+
+  // Subscriptions: a loopback URL is refused inline (SSRF guard), in Chinese.
+  await page.goto(base + "/app/subscriptions");
+  await page.getByLabel("推送地址").fill("http://127.0.0.1:9/hook");
+  await page.getByRole("button", { name: "订阅" }).click();
+  const urlError = await page.locator("#url-error").innerText();
+  check(/127\.0\.0\.1/.test(urlError), "SSRF refusal shown, got: " + urlError);
+  await page.screenshot({ path: artifacts + "/10-subscriptions.png", fullPage: true });
+  await page.goto(base + "/app/certificates");
+  await page.screenshot({ path: artifacts + "/11-certificates.png", fullPage: true });
+  // The officer's guarantee queue and the audit log, which records the instruction.
+  await desk.goto(base + "/officer/guarantees");
+  await desk.screenshot({ path: artifacts + "/12-guarantees.png", fullPage: true });
+  await desk.goto(base + "/officer/audit");
+  await desk.getByText("laptops: undervaluation risk").first().waitFor();
+  await desk.screenshot({ path: artifacts + "/13-audit.png", fullPage: true });
+  // Keyboard: the skip link is the first stop and leads to the content.
+  await desk.keyboard.press("Tab");
+  check((await desk.evaluate(() => document.activeElement.className)) === "skip", "skip link first");
 
   console.log("browser flow passed");
 } finally {

@@ -222,6 +222,20 @@ impl App {
         .await
     }
 
+    /// Officers: every enterprise's guarantees, pending ones first (the approval queue).
+    pub async fn all_guarantees(&self, ctx: &Ctx) -> AppResult<Vec<GuaranteeView>> {
+        require_role(ctx, &[Role::Officer, Role::Admin])?;
+        let mut all: Vec<GuaranteeView> = self
+            .store
+            .documents(DocTable::Guarantees, None)
+            .await?
+            .iter()
+            .map(guarantee_of)
+            .collect::<AppResult<_>>()?;
+        all.sort_by_key(|g| g.status != tongguan_api::GuaranteeStatus::Pending);
+        Ok(all)
+    }
+
     pub async fn guarantees(&self, ctx: &Ctx, enterprise: Uuid) -> AppResult<Vec<GuaranteeView>> {
         self.visible_enterprise(ctx, enterprise).await?;
         self.store

@@ -106,6 +106,35 @@ pub struct Chrome {
     pub user: Option<String>,
     /// The path, for the language switch to come back to.
     pub here: String,
+    /// Links of the signed-in role: (href, text key).
+    pub nav: Vec<(&'static str, &'static str)>,
+}
+
+fn nav_of(role: Role) -> Vec<(&'static str, &'static str)> {
+    match role {
+        Role::EnterpriseUser | Role::Broker => vec![
+            ("/app", "dashboard"),
+            ("/app/declarations/new", "new_declaration"),
+            ("/app/subscriptions", "subscriptions"),
+            ("/app/certificates", "certificates"),
+        ],
+        Role::Officer | Role::Admin => vec![
+            ("/officer", "officer_console"),
+            ("/officer/guarantees", "guarantees"),
+            ("/officer/audit", "audit"),
+        ],
+        Role::TerminalOperator => vec![("/terminal", "terminal_board")],
+    }
+}
+
+/// The chrome of a signed-in page.
+fn chrome(l: Lang, ctx: &Ctx, here: impl Into<String>) -> Chrome {
+    Chrome {
+        l,
+        user: Some(ctx.actor.username.clone()),
+        here: here.into(),
+        nav: nav_of(ctx.actor.role),
+    }
 }
 
 impl Chrome {
@@ -136,6 +165,7 @@ async fn login_page(headers: HeaderMap) -> Response {
             l: Lang::of(&headers),
             user: None,
             here: "/login".into(),
+            nav: Vec::new(),
         },
         failed: false,
     })
@@ -176,6 +206,7 @@ async fn login(
                     l,
                     user: None,
                     here: "/login".into(),
+                    nav: Vec::new(),
                 },
                 failed: true,
             });
@@ -245,6 +276,8 @@ struct Dashboard {
     rows: Vec<Row>,
     quota: Option<(String, String)>,
     statements: Vec<(String, String, String)>,
+    /// Two-step: complete declarations due (id, customs number, due date, days overdue).
+    due: Vec<(Uuid, String, String, i64)>,
 }
 
 async fn dashboard(State(app): State<AppState>, headers: HeaderMap) -> Response {
@@ -272,6 +305,21 @@ async fn dashboard(State(app): State<AppState>, headers: HeaderMap) -> Response 
             .entry(d.declaration.status.as_str().to_string())
             .or_default() += 1;
     }
+    let mut due: Vec<(Uuid, String, String, i64)> = list
+        .iter()
+        .filter_map(|d| {
+            let t = d.declaration.two_step.as_ref()?;
+            t.completed_at.is_none().then(|| {
+                (
+                    d.declaration.id,
+                    d.declaration.customs_no.clone().unwrap_or_default(),
+                    t.complete_due.to_string(),
+                    d.complete_overdue_days,
+                )
+            })
+        })
+        .collect();
+    due.sort_by(|a, b| a.2.cmp(&b.2));
     let rows = list
         .iter()
         .take(50)
@@ -307,15 +355,12 @@ async fn dashboard(State(app): State<AppState>, headers: HeaderMap) -> Response 
         None => (None, Vec::new()),
     };
     page(&Dashboard {
-        c: Chrome {
-            l,
-            user: Some(ctx.actor.username.clone()),
-            here: "/app".into(),
-        },
+        c: chrome(l, &ctx, "/app"),
         counts: counts.into_iter().collect(),
         rows,
         quota,
         statements,
+        due,
     })
 }
 
@@ -337,6 +382,7 @@ fn error_page(l: Lang, e: &AppError) -> Response {
             l,
             user: None,
             here: "/".into(),
+            nav: Vec::new(),
         },
         message,
     });
@@ -412,11 +458,7 @@ async fn new_declaration(State(app): State<AppState>, headers: HeaderMap) -> Res
         Err(r) => return r,
     };
     page(&DeclFormPage {
-        c: Chrome {
-            l: Lang::of(&headers),
-            user: Some(ctx.actor.username),
-            here: "/app/declarations/new".into(),
-        },
+        c: chrome(Lang::of(&headers), &ctx, "/app/declarations/new"),
         key: Uuid::now_v7().to_string(),
         values: defaults(),
         errors: Vec::new(),
@@ -525,11 +567,7 @@ async fn create_declaration(
     let content = content_of(&f.fields, &uscc, l, &mut errors);
     let form_again = |errors: Vec<(String, String)>| {
         let mut r = page(&DeclFormPage {
-            c: Chrome {
-                l,
-                user: Some(ctx.actor.username.clone()),
-                here: "/app/declarations/new".into(),
-            },
+            c: chrome(l, &ctx, "/app/declarations/new"),
             // A new key: the corrected form is a new request.
             key: Uuid::now_v7().to_string(),
             values: f.fields.clone(),
@@ -631,11 +669,7 @@ async fn declaration(
     let l = Lang::of(&headers);
     match declaration_parts(&app, &ctx, id).await {
         Ok((d, events)) => page(&DeclPage {
-            c: Chrome {
-                l,
-                user: Some(ctx.actor.username.clone()),
-                here: format!("/app/declarations/{id}"),
-            },
+            c: chrome(l, &ctx, format!("/app/declarations/{id}")),
             id,
             status: d.declaration.status.as_str().to_string(),
             customs_no: d.declaration.customs_no.clone().unwrap_or_default(),
@@ -664,6 +698,7 @@ async fn timeline(
                 l,
                 user: None,
                 here: String::new(),
+                nav: Vec::new(),
             },
             status: d.declaration.status.as_str().to_string(),
             events,
@@ -720,11 +755,7 @@ async fn terminal_page(
         None => (None, String::new()),
     };
     page(&TerminalPage {
-        c: Chrome {
-            l,
-            user: Some(ctx.actor.username),
-            here: "/terminal".into(),
-        },
+        c: chrome(l, &ctx, "/terminal"),
         key: Uuid::now_v7().to_string(),
         container: container.unwrap_or_default(),
         decision,
@@ -857,11 +888,7 @@ async fn officer_page(
         Err(e) => return error_page(l, &e),
     };
     let mut r = page(&OfficerPage {
-        c: Chrome {
-            l,
-            user: Some(ctx.actor.username.clone()),
-            here: "/officer".into(),
-        },
+        c: chrome(l, &ctx, "/officer"),
         key: Uuid::now_v7().to_string(),
         queue: queue
             .iter()
@@ -1001,11 +1028,7 @@ async fn officer_declaration(
         Ok((d, events)) => {
             let decl = &d.declaration;
             page(&OfficerDeclPage {
-                c: Chrome {
-                    l,
-                    user: Some(ctx.actor.username.clone()),
-                    here: format!("/officer/declarations/{id}"),
-                },
+                c: chrome(l, &ctx, format!("/officer/declarations/{id}")),
                 key: Uuid::now_v7().to_string(),
                 id,
                 customs_no: decl.customs_no.clone().unwrap_or_default(),
@@ -1079,12 +1102,393 @@ async fn record_inspection(
                     l,
                     user: None,
                     here: "/officer".into(),
+                    nav: Vec::new(),
                 },
                 message: msg,
             });
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             r
         }
+        Err(e) => error_page(l, &e),
+    }
+}
+
+struct DeliveryLine {
+    id: Uuid,
+    key: String,
+    at: String,
+    kind: String,
+    status: String,
+    attempts: i64,
+    last: String,
+}
+
+struct SubBox {
+    id: Uuid,
+    key: String,
+    url: String,
+    status: String,
+    disabled: bool,
+    disabled_reason: String,
+    deliveries: Vec<DeliveryLine>,
+}
+
+#[derive(Template)]
+#[template(path = "subscriptions.html")]
+struct SubscriptionsPage {
+    c: Chrome,
+    key: String,
+    url: String,
+    event_types: String,
+    error: String,
+    secret: Option<String>,
+    subs: Vec<SubBox>,
+}
+
+async fn subscriptions_page(
+    app: &App,
+    headers: &HeaderMap,
+    form: Option<(String, String, String)>,
+    secret: Option<String>,
+) -> Response {
+    let ctx = match session(app, headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(headers);
+    let list = match app.list_subscriptions(&ctx).await {
+        Ok(v) => v,
+        Err(e) => return error_page(l, &e),
+    };
+    let mut subs = Vec::new();
+    for s in list {
+        let deliveries = app
+            .deliveries(
+                &ctx,
+                s.id,
+                &tongguan_api::DeliveryQuery {
+                    status: None,
+                    limit: Some(20),
+                },
+            )
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| DeliveryLine {
+                id: d.id,
+                key: Uuid::now_v7().to_string(),
+                at: d.updated_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                kind: d.event_type,
+                status: d.status,
+                attempts: d.attempts,
+                last: d
+                    .last_status
+                    .map(|s| s.to_string())
+                    .or(d.last_error)
+                    .unwrap_or_default(),
+            })
+            .collect();
+        subs.push(SubBox {
+            id: s.id,
+            key: Uuid::now_v7().to_string(),
+            url: s.url,
+            disabled: s.status == "disabled",
+            status: s.status,
+            disabled_reason: s.disabled_reason.unwrap_or_default(),
+            deliveries,
+        });
+    }
+    let (url, event_types, error) = form.unwrap_or_default();
+    let failed = !error.is_empty();
+    let mut r = page(&SubscriptionsPage {
+        c: chrome(l, &ctx, "/app/subscriptions"),
+        key: Uuid::now_v7().to_string(),
+        url,
+        event_types,
+        error,
+        secret,
+        subs,
+    });
+    if failed {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+async fn subscriptions(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    subscriptions_page(&app, &headers, None, None).await
+}
+
+#[derive(Deserialize)]
+struct SubscribeForm {
+    key: String,
+    url: String,
+    #[serde(default)]
+    event_types: String,
+}
+
+async fn subscribe(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<SubscribeForm>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    let input = tongguan_api::NewSubscription {
+        url: f.url.trim().to_string(),
+        secret: None,
+        filter: tongguan_api::SubscriptionFilter {
+            event_types: f
+                .event_types
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+            ..Default::default()
+        },
+        terminal: None,
+        description: "web".into(),
+    };
+    let kctx = keyed(
+        &ctx,
+        &f.key,
+        &serde_json::to_string(&input).unwrap_or_default(),
+    );
+    match app.create_subscription(&kctx, &input).await {
+        Ok(reply) => {
+            let secret = serde_json::from_str::<serde_json::Value>(&reply.body)
+                .ok()
+                .and_then(|v| v["secret"].as_str().map(str::to_string));
+            subscriptions_page(&app, &headers, None, secret).await
+        }
+        Err(AppError::Invalid(v)) => {
+            let msg =
+                v.0.iter()
+                    .map(|x| l.violation(&x.rule, &x.message))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            subscriptions_page(&app, &headers, Some((f.url, f.event_types, msg)), None).await
+        }
+        Err(e) => error_page(l, &e),
+    }
+}
+
+#[derive(Deserialize)]
+struct KeyForm {
+    key: String,
+}
+
+async fn enable_subscription(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<KeyForm>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let kctx = keyed(&ctx, &f.key, &format!("enable {id}"));
+    match app
+        .set_subscription_active(&kctx, id, true, "re-enabled in the web portal")
+        .await
+    {
+        Ok(_) => Redirect::to("/app/subscriptions").into_response(),
+        Err(e) => error_page(Lang::of(&headers), &e),
+    }
+}
+
+async fn redeliver(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path((id, delivery)): Path<(Uuid, Uuid)>,
+    Form(f): Form<KeyForm>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let kctx = keyed(&ctx, &f.key, &format!("redeliver {delivery}"));
+    match app.redeliver(&kctx, id, delivery).await {
+        Ok(_) => Redirect::to("/app/subscriptions").into_response(),
+        Err(e) => error_page(Lang::of(&headers), &e),
+    }
+}
+
+struct CertRow {
+    id: Uuid,
+    number: String,
+    importer: String,
+    status: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "certificates.html")]
+struct CertificatesPage {
+    c: Chrome,
+    rows: Vec<CertRow>,
+}
+
+async fn certificates(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    match app.certificates(&ctx).await {
+        Ok(list) => page(&CertificatesPage {
+            c: chrome(l, &ctx, "/app/certificates"),
+            rows: list
+                .into_iter()
+                .map(|c| CertRow {
+                    id: c.id,
+                    number: c.number.unwrap_or_else(|| "—".into()),
+                    importer: c.application.importer_name,
+                    status: c.status,
+                    at: c.decided_at.format("%Y-%m-%d %H:%M").to_string(),
+                })
+                .collect(),
+        }),
+        Err(e) => error_page(l, &e),
+    }
+}
+
+struct GuaranteeRow {
+    id: Uuid,
+    key: String,
+    issuer: String,
+    number: String,
+    amount: String,
+    status: String,
+    pending: bool,
+}
+
+#[derive(Template)]
+#[template(path = "guarantees.html")]
+struct GuaranteesPage {
+    c: Chrome,
+    rows: Vec<GuaranteeRow>,
+}
+
+async fn guarantees(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    match app.all_guarantees(&ctx).await {
+        Ok(list) => page(&GuaranteesPage {
+            c: chrome(l, &ctx, "/officer/guarantees"),
+            rows: list
+                .into_iter()
+                .map(|g| GuaranteeRow {
+                    id: g.id,
+                    key: Uuid::now_v7().to_string(),
+                    issuer: g.input.issuer,
+                    number: g.input.number,
+                    amount: g.input.amount.to_string(),
+                    pending: g.status == tongguan_api::GuaranteeStatus::Pending,
+                    status: format!("{:?}", g.status),
+                })
+                .collect(),
+        }),
+        Err(e) => error_page(l, &e),
+    }
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    key: String,
+    decision: String,
+    reason: String,
+}
+
+async fn decide_guarantee(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<DecisionForm>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    let kctx = keyed(&ctx, &f.key, &format!("{} {id} {}", f.decision, f.reason));
+    match app
+        .decide_guarantee(&kctx, id, f.decision == "approve", f.reason.trim())
+        .await
+    {
+        Ok(_) => Redirect::to("/officer/guarantees").into_response(),
+        Err(AppError::Invalid(v)) => {
+            let msg =
+                v.0.iter()
+                    .map(|x| l.violation(&x.rule, &x.message))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            let mut r = page(&ErrorPage {
+                c: chrome(l, &ctx, "/officer/guarantees"),
+                message: msg,
+            });
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+        Err(e) => error_page(l, &e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    c: Chrome,
+    rows: Vec<(i64, String, String, String, String, String)>,
+    next: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct AfterQuery {
+    after: Option<i64>,
+}
+
+async fn audit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AfterQuery>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    const PAGE: i64 = 100;
+    match app
+        .audit_rows(&ctx, q.after.unwrap_or(0).max(0), PAGE)
+        .await
+    {
+        Ok(rows) => page(&AuditPage {
+            c: chrome(l, &ctx, "/officer/audit"),
+            next: (rows.len() as i64 == PAGE).then(|| rows.last().map(|r| r.seq).unwrap_or(0)),
+            rows: rows
+                .into_iter()
+                .map(|r| {
+                    (
+                        r.seq,
+                        (r.draft.at + chrono::Duration::hours(8))
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string(),
+                        r.draft.actor,
+                        r.draft.action,
+                        r.draft.object,
+                        r.draft.reason,
+                    )
+                })
+                .collect(),
+        }),
         Err(e) => error_page(l, &e),
     }
 }
@@ -1112,6 +1516,16 @@ pub fn router() -> Router<AppState> {
         .route("/terminal", get(terminal))
         .route("/terminal/arrival", post(arrival))
         .route("/officer", get(officer))
+        .route("/officer/guarantees", get(guarantees))
+        .route("/officer/guarantees/{id}", post(decide_guarantee))
+        .route("/officer/audit", get(audit))
+        .route("/app/subscriptions", get(subscriptions).post(subscribe))
+        .route("/app/subscriptions/{id}/enable", post(enable_subscription))
+        .route(
+            "/app/subscriptions/{id}/deliveries/{delivery}/redeliver",
+            post(redeliver),
+        )
+        .route("/app/certificates", get(certificates))
         .route("/officer/instructions", post(create_instruction))
         .route("/officer/declarations/{id}", get(officer_declaration))
         .route(
