@@ -39,7 +39,16 @@ try {
   await page.locator("#main").getByRole("link", { name: "New advance declaration" }).click();
   await page.getByLabel("Bill of lading").fill(bill);
   await page.getByLabel("Containers (comma separated)").fill("CSQU3054384");
+  // A third row of the items table with a commodity code that is no tariff line.
+  await page.getByLabel("Commodity code 3").fill("1234567890");
+  await page.getByLabel("Name 3").fill("mouse pads");
+  await page.getByLabel("Quantity 3").fill("10");
+  await page.getByLabel("Unit price 3").fill("2");
+  await page.getByLabel("Currency 3").fill("USD");
+  await page.getByLabel("Origin 3").fill("JPN");
   await page.getByRole("button", { name: "Submit declaration" }).click();
+  await page.locator("#items-2-commodity_code-error").waitFor();
+  check((await page.locator("#items-2-commodity_code").getAttribute("aria-invalid")) === "true", "row 3 marked invalid");
   const field = page.locator("#head-containers");
   await field.waitFor();
   check((await field.getAttribute("aria-invalid")) === "true", "container field marked invalid");
@@ -49,6 +58,7 @@ try {
 
   // Fixed: submitted and accepted, awaiting arrival.
   await field.fill("CSQU3054383");
+  await page.getByLabel("Commodity code 3").fill("8473309000");
   await page.getByRole("button", { name: "Submit declaration" }).click();
   await page.waitForURL(/\/app\/declarations\/[0-9a-f-]{36}$/);
   await page.locator("#status").filter({ hasText: "awaiting arrival" }).waitFor();

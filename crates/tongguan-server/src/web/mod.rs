@@ -406,9 +406,36 @@ struct DeclFormPage {
     key: String,
     values: BTreeMap<String, String>,
     errors: Vec<(String, String)>,
+    item_rows: usize,
+    item_fields: Vec<(&'static str, &'static str)>,
 }
 
+/// Rows of the items table (rows left without a commodity code are not goods).
+const ITEM_ROWS: usize = 5;
+const ITEM_FIELDS: [(&str, &str); 6] = [
+    ("commodity_code", "commodity_code"),
+    ("name", "goods_name"),
+    ("quantity", "quantity"),
+    ("unit_price", "unit_price"),
+    ("currency", "currency"),
+    ("origin_country", "origin"),
+];
+
 impl DeclFormPage {
+    fn new(c: Chrome, values: BTreeMap<String, String>, errors: Vec<(String, String)>) -> Self {
+        Self {
+            c,
+            // A new key per rendering: a corrected form is a new request.
+            key: Uuid::now_v7().to_string(),
+            values,
+            errors,
+            item_rows: ITEM_ROWS,
+            item_fields: ITEM_FIELDS.to_vec(),
+        }
+    }
+    fn ip(&self, i: &usize, field: &str) -> String {
+        format!("items/{i}/{field}")
+    }
     fn v(&self, path: &str) -> String {
         self.values.get(path).cloned().unwrap_or_default()
     }
@@ -457,12 +484,11 @@ async fn new_declaration(State(app): State<AppState>, headers: HeaderMap) -> Res
         Ok(c) => c,
         Err(r) => return r,
     };
-    page(&DeclFormPage {
-        c: chrome(Lang::of(&headers), &ctx, "/app/declarations/new"),
-        key: Uuid::now_v7().to_string(),
-        values: defaults(),
-        errors: Vec::new(),
-    })
+    page(&DeclFormPage::new(
+        chrome(Lang::of(&headers), &ctx, "/app/declarations/new"),
+        defaults(),
+        Vec::new(),
+    ))
 }
 
 fn decimal(
@@ -488,15 +514,41 @@ fn decimal(
 }
 
 /// The declaration the form describes (an advance import declaration, CIF, general trade).
+/// `rows` receives the form row of each item, to put the API's item errors on their rows.
 fn content_of(
     v: &BTreeMap<String, String>,
     uscc: &str,
     l: Lang,
     errors: &mut Vec<(String, String)>,
+    rows: &mut Vec<usize>,
 ) -> DeclarationContent {
     let s = |k: &str| v.get(k).map(|x| x.trim().to_string()).unwrap_or_default();
-    let qty = decimal(v, "items/0/quantity", errors, l);
-    let price = decimal(v, "items/0/unit_price", errors, l);
+    // The filled rows of the items table, numbered as the API numbers items.
+    let mut items = Vec::new();
+    for row in 0..ITEM_ROWS {
+        let k = |f: &str| format!("items/{row}/{f}");
+        if s(&k("commodity_code")).is_empty() && s(&k("name")).is_empty() {
+            continue;
+        }
+        let qty = decimal(v, &k("quantity"), errors, l);
+        let price = decimal(v, &k("unit_price"), errors, l);
+        items.push((
+            row,
+            DeclarationItem {
+                commodity_code: s(&k("commodity_code")),
+                name: s(&k("name")),
+                quantity: qty,
+                unit: "001".into(),
+                unit_price: price,
+                total_price: qty * price,
+                currency: s(&k("currency")),
+                origin_country: s(&k("origin_country")),
+                destination_country: "CHN".into(),
+                levy_method: "1".into(),
+                ..Default::default()
+            },
+        ));
+    }
     let packages = s("head/packages").parse::<u32>().unwrap_or(0);
     DeclarationContent {
         direction: Direction::Import,
@@ -530,19 +582,13 @@ fn content_of(
                 .collect(),
             ..Default::default()
         },
-        items: vec![DeclarationItem {
-            commodity_code: s("items/0/commodity_code"),
-            name: s("items/0/name"),
-            quantity: qty,
-            unit: "001".into(),
-            unit_price: price,
-            total_price: qty * price,
-            currency: s("items/0/currency"),
-            origin_country: s("items/0/origin_country"),
-            destination_country: "CHN".into(),
-            levy_method: "1".into(),
-            ..Default::default()
-        }],
+        items: items
+            .into_iter()
+            .map(|(row, item)| {
+                rows.push(row);
+                item
+            })
+            .collect(),
     }
 }
 
@@ -564,15 +610,25 @@ async fn create_declaration(
         None => String::new(),
     };
     let mut errors = Vec::new();
-    let content = content_of(&f.fields, &uscc, l, &mut errors);
+    let mut rows = Vec::new();
+    let content = content_of(&f.fields, &uscc, l, &mut errors, &mut rows);
+    // The API numbers items 0..n; the form's rows may have gaps.
+    let on_row = |path: String| -> String {
+        let mut parts: Vec<String> = path.split('/').map(str::to_string).collect();
+        if parts.len() > 1
+            && parts[0] == "items"
+            && let Some(row) = parts[1].parse::<usize>().ok().and_then(|k| rows.get(k))
+        {
+            parts[1] = row.to_string();
+        }
+        parts.join("/")
+    };
     let form_again = |errors: Vec<(String, String)>| {
-        let mut r = page(&DeclFormPage {
-            c: chrome(l, &ctx, "/app/declarations/new"),
-            // A new key: the corrected form is a new request.
-            key: Uuid::now_v7().to_string(),
-            values: f.fields.clone(),
+        let mut r = page(&DeclFormPage::new(
+            chrome(l, &ctx, "/app/declarations/new"),
+            f.fields.clone(),
             errors,
-        });
+        ));
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         r
     };
@@ -601,7 +657,12 @@ async fn create_declaration(
         }
         Err(AppError::Invalid(v)) => form_again(
             v.0.iter()
-                .map(|x| (x.path.replace('.', "/"), l.violation(&x.rule, &x.message)))
+                .map(|x| {
+                    (
+                        on_row(x.path.replace('.', "/")),
+                        l.violation(&x.rule, &x.message),
+                    )
+                })
                 .collect(),
         ),
         Err(e) => error_page(l, &e),
