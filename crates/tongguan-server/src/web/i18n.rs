@@ -210,6 +210,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("issuer", "Issuer", "出具机构"),
     ("object", "Object", "对象"),
     ("next_page", "Next page", "下一页"),
+    ("revoke", "Revoke", "撤销"),
     ("work_queue", "Work queue", "待办队列"),
     ("instructions", "Control instructions", "布控指令"),
     ("new_instruction", "New control instruction", "新建布控指令"),

@@ -884,6 +884,8 @@ async fn arrival(
 }
 
 struct InstructionRow {
+    id: Uuid,
+    key: String,
     prefixes: String,
     action: String,
     reason: String,
@@ -968,6 +970,8 @@ async fn officer_page(
         instructions: instructions
             .iter()
             .map(|i| InstructionRow {
+                id: i.instruction.id,
+                key: Uuid::now_v7().to_string(),
                 prefixes: i.instruction.conditions.commodity_prefixes.join(", "),
                 action: action_name(l, i.instruction.action),
                 reason: i.instruction.reason.clone(),
@@ -1052,6 +1056,40 @@ async fn create_instruction(
                         };
                         (field.to_string(), l.violation(&x.rule, &x.message))
                     })
+                    .collect();
+            officer_page(&app, &headers, errors, false).await
+        }
+        Err(e) => error_page(l, &e),
+    }
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    key: String,
+    reason: String,
+}
+
+async fn revoke_instruction(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<RevokeForm>,
+) -> Response {
+    let ctx = match session(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let l = Lang::of(&headers);
+    let kctx = keyed(&ctx, &f.key, &format!("revoke {id} {}", f.reason));
+    match app
+        .change_instruction(&kctx, id, None, Some(f.reason.trim()))
+        .await
+    {
+        Ok(_) => Redirect::to("/officer").into_response(),
+        Err(AppError::Invalid(v)) => {
+            let errors =
+                v.0.iter()
+                    .map(|x| ("reason".to_string(), l.violation(&x.rule, &x.message)))
                     .collect();
             officer_page(&app, &headers, errors, false).await
         }
@@ -1588,6 +1626,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/app/certificates", get(certificates))
         .route("/officer/instructions", post(create_instruction))
+        .route(
+            "/officer/instructions/{id}/revoke",
+            post(revoke_instruction),
+        )
         .route("/officer/declarations/{id}", get(officer_declaration))
         .route(
             "/officer/declarations/{id}/inspection",
