@@ -130,14 +130,29 @@ try {
   const urlError = await page.locator("#url-error").innerText();
   check(/管理员/.test(urlError), "SSRF refusal shown in Chinese, got: " + urlError);
   await page.screenshot({ path: artifacts + "/10-subscriptions.png", fullPage: true });
-  await page.goto(base + "/app/certificates");
-  await page.screenshot({ path: artifacts + "/11-certificates.png", fullPage: true });
+  // A certificate of origin, applied for in the browser and approved by the rules at once.
+  await page.goto(base + "/app/certificates/new");
+  await page.locator("#importer_name").fill("Osaka Audio KK");
+  await page.locator("#invoice_no").fill("INV-WEB-1");
+  await page.locator("#transport_means").fill("COSCO SHIPPING ARIES");
+  await page.locator("#hs_code").fill("8518.40");
+  await page.locator("#description").fill("Audio amplifiers");
+  await page.locator("#fob").fill("10000");
+  await page.locator("input[name=m0_hs]").fill("8518.90");
+  await page.locator("input[name=m0_origin]").fill("USA");
+  await page.locator("input[name=m0_value]").fill("6000");
+  await page.screenshot({ path: artifacts + "/11-certificate-form.png", fullPage: true });
+  await page.locator("#apply").click();
+  await page.locator("#certificate-number").waitFor();
+  check((await page.locator("#certificate-status").innerText()) === "已签发", "certificate approved (in Chinese)");
+  check(/满足/.test(await page.locator(".checks").innerText()), "checks in Chinese");
+  await page.screenshot({ path: artifacts + "/12-certificate.png", fullPage: true });
   // The officer's guarantee queue and the audit log, which records the instruction.
   await desk.goto(base + "/officer/guarantees");
-  await desk.screenshot({ path: artifacts + "/12-guarantees.png", fullPage: true });
+  await desk.screenshot({ path: artifacts + "/13-guarantees.png", fullPage: true });
   await desk.goto(base + "/officer/audit");
   await desk.getByText("laptops: undervaluation risk").first().waitFor();
-  await desk.screenshot({ path: artifacts + "/13-audit.png", fullPage: true });
+  await desk.screenshot({ path: artifacts + "/14-audit.png", fullPage: true });
   // Keyboard: the skip link is the first stop and leads to the content.
   await desk.keyboard.press("Tab");
   check((await desk.evaluate(() => document.activeElement.className)) === "skip", "skip link first");
