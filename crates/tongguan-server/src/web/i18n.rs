@@ -256,6 +256,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("value", "Value", "价值"),
     ("checks", "Checks", "审核项目"),
     ("code", "Verification code", "核验码"),
+    ("gate_Proceed", "Proceed: released", "放行，可提离"),
+    ("gate_ToInspection", "To the inspection area", "转查验区"),
+    ("gate_Hold", "Hold: not released", "暂扣，未放行"),
+    ("gate_ShipSidePickup", "Ship-side pickup", "船边直提"),
+    ("gate_DirectLoading", "Direct loading", "抵港直装"),
     ("cert_approved", "Approved", "已签发"),
     (
         "cert_returned",

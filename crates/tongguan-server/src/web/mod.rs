@@ -803,7 +803,10 @@ async fn terminal_page(
         .filter(|c| !c.is_empty())
     {
         Some(c) => match app.gate_decision(&ctx, c) {
-            Ok(d) => (Some((format!("{:?}", d.action), d.reason)), String::new()),
+            Ok(d) => (
+                Some((l.t(&format!("gate_{:?}", d.action)).to_string(), d.reason)),
+                String::new(),
+            ),
             Err(AppError::Invalid(v)) => (
                 None,
                 v.0.iter()
