@@ -107,6 +107,61 @@ impl Lang {
     }
 }
 
+/// System-written reasons (event reasons, gate answers) with fixed wording: English, Chinese.
+const REASONS: &[(&str, &str)] = &[
+    ("draft saved", "保存草稿"),
+    ("edited by the declarant", "申报人修改"),
+    ("submitted by the declarant", "申报人申报"),
+    ("taxes paid", "税款已缴纳"),
+    ("complete declaration (完整申报)", "完整申报"),
+    ("selected by customs risk control", "海关风险布控选中"),
+    (
+        "no accepted declaration covers this container",
+        "没有已接受申报的报关单涵盖此集装箱",
+    ),
+    (
+        "export cleared before arrival with no control instruction: load directly (抵港直装)",
+        "出口货物运抵前已审结且未布控：抵港直装",
+    ),
+    (
+        "released on arrival before unloading: ship-side pickup allowed (船边直提)",
+        "运抵即放行：可船边直提",
+    ),
+    (
+        "admitted to territory: may leave the port under conditions, not be sold or used (附条件提离)",
+        "准许入境：可附条件提离，不得销售或使用",
+    ),
+    ("released", "已放行"),
+];
+
+impl Lang {
+    /// A reason in this language: the system's fixed wordings and patterns are translated;
+    /// what a person wrote (an officer's reason) is shown as written.
+    pub fn reason(self, text: &str) -> String {
+        if self == Lang::En {
+            return text.to_string();
+        }
+        if let Some((_, zh)) = REASONS.iter().find(|(en, _)| *en == text) {
+            return (*zh).to_string();
+        }
+        if let Some(t) = text.strip_prefix("arrival report by ") {
+            return format!("{t} 运抵报告");
+        }
+        if let Some(rest) = text.strip_prefix("declaration ") {
+            if let Some((no, what)) = rest.split_once(" is selected for ") {
+                return format!("报关单 {no} 被布控：{what}");
+            }
+            if let Some((no, status)) = rest
+                .strip_suffix(", not released")
+                .and_then(|r| r.split_once(" is "))
+            {
+                return format!("报关单 {no} 状态为 {}，未放行", self.status(status));
+            }
+        }
+        text.to_string()
+    }
+}
+
 /// Labels: key, English, Chinese.
 pub const TEXTS: &[(&str, &str, &str)] = &[
     ("app", "Tongguan customs clearance", "通关 · 海关通关平台"),
@@ -445,6 +500,25 @@ pub const RULES: &[(&str, &str, &str)] = &[
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn system_reasons_are_translated_and_people_s_words_kept() {
+        use super::Lang;
+        assert_eq!(
+            Lang::Zh.reason("arrival report by CNYTN-YICT"),
+            "CNYTN-YICT 运抵报告"
+        );
+        assert_eq!(
+            Lang::Zh.reason("declaration 531620261000000001 is awaiting_arrival, not released"),
+            "报关单 531620261000000001 状态为 提前审结，待运抵，未放行"
+        );
+        assert_eq!(
+            Lang::Zh.reason("goods match the declaration"),
+            "goods match the declaration"
+        );
+        assert_eq!(Lang::En.reason("draft saved"), "draft saved");
+        assert_eq!(Lang::Zh.reason("draft saved"), "保存草稿");
+    }
+
     #[test]
     fn every_text_has_both_languages() {
         for (k, en, zh) in super::TEXTS

@@ -700,6 +700,7 @@ async fn declaration_parts(
     app: &App,
     ctx: &Ctx,
     id: Uuid,
+    l: Lang,
 ) -> Result<(tongguan_api::DeclarationView, Vec<EventRow>), AppError> {
     let d = app.get_declaration(ctx, id).await?;
     let events = app
@@ -712,7 +713,7 @@ async fn declaration_parts(
                 .to_string(),
             to: e.to.as_str().to_string(),
             actor: e.actor,
-            reason: e.reason,
+            reason: l.reason(&e.reason),
         })
         .collect();
     Ok((d, events))
@@ -728,7 +729,7 @@ async fn declaration(
         Err(r) => return r,
     };
     let l = Lang::of(&headers);
-    match declaration_parts(&app, &ctx, id).await {
+    match declaration_parts(&app, &ctx, id, l).await {
         Ok((d, events)) => page(&DeclPage {
             c: chrome(l, &ctx, format!("/app/declarations/{id}")),
             id,
@@ -753,7 +754,7 @@ async fn timeline(
         Err(r) => return r,
     };
     let l = Lang::of(&headers);
-    match declaration_parts(&app, &ctx, id).await {
+    match declaration_parts(&app, &ctx, id, l).await {
         Ok((d, events)) => page(&TimelineFragment {
             c: Chrome {
                 l,
@@ -804,7 +805,10 @@ async fn terminal_page(
     {
         Some(c) => match app.gate_decision(&ctx, c) {
             Ok(d) => (
-                Some((l.t(&format!("gate_{:?}", d.action)).to_string(), d.reason)),
+                Some((
+                    l.t(&format!("gate_{:?}", d.action)).to_string(),
+                    l.reason(&d.reason),
+                )),
                 String::new(),
             ),
             Err(AppError::Invalid(v)) => (
@@ -1126,7 +1130,7 @@ async fn officer_declaration(
         Err(r) => return r,
     };
     let l = Lang::of(&headers);
-    match declaration_parts(&app, &ctx, id).await {
+    match declaration_parts(&app, &ctx, id, l).await {
         Ok((d, events)) => {
             let decl = &d.declaration;
             page(&OfficerDeclPage {
