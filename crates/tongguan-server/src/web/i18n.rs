@@ -101,7 +101,14 @@ impl Lang {
             },
             None => match self {
                 Lang::En => message.to_string(),
-                Lang::Zh => format!("不符合规则 {rule}：{message}"),
+                // Families of rules by their suffix, then the rule named.
+                Lang::Zh => match rule.rsplit('.').next().unwrap_or("") {
+                    "unknown" => "代码不在海关参数表中。".to_string(),
+                    "required" => "必填。".to_string(),
+                    "positive" => "须为正数。".to_string(),
+                    "format" | "length" | "charset" => "格式不正确。".to_string(),
+                    _ => format!("不符合规则 {rule}（{message}）"),
+                },
             },
         }
     }
