@@ -1,8 +1,8 @@
 //! The web interface in real headless Chromium (issue 8): enterprise, terminal and officer
-//! pages, driven by playwright-core
-//! (`crates/tongguan-testkit/browser/flow.mjs`). Needs Node.js, `npm ci` in that directory and
-//! Debian's Chromium (`.ci/run` installs both); without them the test says so and passes,
-//! unless `TONGGUAN_BROWSER_TESTS=required` (CI sets it), when it fails.
+//! pages, driven by playwright-core (`crates/tongguan-testkit/browser/flow.mjs`). Needs
+//! Node.js and Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it); the test
+//! runs `npm ci` itself when playwright-core is missing. Without Chromium it says so and
+//! passes, unless `TONGGUAN_BROWSER_TESTS=required` (CI sets it), when it fails.
 
 use std::path::Path;
 use std::process::Command;
@@ -15,6 +15,13 @@ use crate::clearance::{CONTAINER, CONTAINER_2, manifest, world};
 async fn an_importer_files_and_sees_the_release_live_in_chromium() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    // playwright-core comes from the npm registry at the version package-lock.json pins.
+    if !dir.join("node_modules/playwright-core").exists() && Path::new(&chromium).exists() {
+        let _ = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--silent"])
+            .current_dir(&dir)
+            .status();
+    }
     let ready = dir.join("node_modules/playwright-core").exists() && Path::new(&chromium).exists();
     if !ready {
         let required = std::env::var("TONGGUAN_BROWSER_TESTS").is_ok_and(|v| v == "required");
