@@ -1,6 +1,8 @@
 //! `tongguan`: the one binary. `serve` runs the product; the other commands administer it.
 #![forbid(unsafe_code)]
 
+mod loadgen;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -110,6 +112,30 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 document.
     Openapi,
+    /// Drive a running server with generated clearance traffic and report throughput and
+    /// latency per operation (admin token: it creates its own enterprises and users).
+    Loadgen {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        /// Advance declarations to clear (each: manifest, declaration, arrival, gate queries).
+        #[arg(long, default_value_t = 2000)]
+        declarations: usize,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Declarations started per second (open loop); 0: flat out.
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+        /// Enterprises (credit levels cycle through all five).
+        #[arg(long, default_value_t = 20)]
+        enterprises: usize,
+        /// Gate queries per declaration after its arrival.
+        #[arg(long, default_value_t = 2)]
+        gate_queries: usize,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -416,6 +442,30 @@ async fn main() -> Result<()> {
                 print_json(&c.load_tariff(&params, &csv).await?)
             }
         },
+        Command::Loadgen {
+            remote,
+            declarations,
+            concurrency,
+            rate,
+            enterprises,
+            gate_queries,
+            json,
+        } => {
+            let plan = loadgen::Plan {
+                declarations,
+                concurrency,
+                rate,
+                enterprises,
+                gate_per_declaration: gate_queries,
+            };
+            let report = loadgen::run(&remote.server, &remote.token, &plan).await?;
+            print!("{}", loadgen::text(&report));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(())
+        }
         Command::ImportRates { file, remote } => {
             let csv = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;

@@ -415,3 +415,55 @@ async fn webhooks_survive_a_kill_in_the_middle_of_delivery() {
     assert!(got.iter().all(|r| valid_signatures(&secret, r) == 1));
     drop(again);
 }
+
+/// `tongguan loadgen` against the real binary: every operation succeeds and the JSON report
+/// has throughput and latency percentiles per operation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadgen_drives_the_server_and_reports_per_operation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve_demo(&dir.path().join("data"));
+    let admin = server
+        .tokens
+        .iter()
+        .find(|(u, _)| u == "admin")
+        .map(|(_, t)| t.clone())
+        .expect("admin token");
+    let report = dir.path().join("report.json");
+    let base = server.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args([
+                "loadgen",
+                "--server",
+                &base,
+                "--declarations",
+                "40",
+                "--concurrency",
+                "4",
+            ])
+            .args(["--enterprises", "5", "--json"])
+            .arg(&report)
+            .env("TONGGUAN_TOKEN", admin)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("run loadgen");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json")).expect("report"),
+    )
+    .expect("json");
+    for op in ["manifest", "declare", "arrival", "gate", "status"] {
+        let s = &json["operations"][op];
+        assert_eq!(s["errors"], 0, "{op}: {text}");
+        assert!(s["ok"].as_u64().unwrap_or(0) >= 40, "{op}: {text}");
+        assert!(s["p99_ms"].as_f64().unwrap_or(0.0) >= s["p50_ms"].as_f64().unwrap_or(0.0));
+    }
+    assert!(text.contains("p99.9 ms"), "{text}");
+}
