@@ -236,12 +236,21 @@ struct Back {
     back: Option<String>,
 }
 
+/// Where the switch may send the browser back to: a path of this site only (no scheme, no
+/// `//host`, no backslash that browsers read as a slash), else the start page.
+fn safe_back(back: Option<String>) -> String {
+    back.filter(|b| {
+        b.starts_with('/')
+            && !b.starts_with("//")
+            && !b.contains('\\')
+            && !b.chars().any(char::is_control)
+    })
+    .unwrap_or_else(|| "/".into())
+}
+
 /// The language switch: remembered in a cookie, back to the same page.
 async fn switch_lang(Path(lang): Path<String>, Query(q): Query<Back>) -> Response {
-    let back = q
-        .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
-        .unwrap_or_else(|| "/".into());
+    let back = safe_back(q.back);
     let code = if lang == "en" { "en" } else { "zh" };
     let mut resp = Redirect::to(&back).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
@@ -1893,4 +1902,26 @@ pub fn router() -> Router<AppState> {
             "/officer/declarations/{id}/inspection",
             post(record_inspection),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_language_switch_returns_only_to_this_site() {
+        use super::safe_back;
+        assert_eq!(
+            safe_back(Some("/app/declarations/1".into())),
+            "/app/declarations/1"
+        );
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/\tx",
+            "app",
+        ] {
+            assert_eq!(safe_back(Some(bad.into())), "/", "{bad:?}");
+        }
+        assert_eq!(safe_back(None), "/");
+    }
 }
