@@ -9,6 +9,10 @@
 //! `cargo bench -p tongguan-server --bench clearance` (set TONGGUAN_BENCH_N to change the
 //! number of declarations, default 20,000).
 
+/// The `tongguan` binary's allocator, so the numbers are those of what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

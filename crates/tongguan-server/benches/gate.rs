@@ -5,6 +5,10 @@
 //!
 //! `cargo bench -p tongguan-server --bench gate`
 
+/// The `tongguan` binary's allocator, so the numbers are those of what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

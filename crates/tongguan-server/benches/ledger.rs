@@ -7,6 +7,10 @@
 //! (two postings per declaration), retrying on a concurrent version change as the server
 //! does. `cargo bench -p tongguan-server --bench ledger`.
 
+/// The `tongguan` binary's allocator, so the numbers are those of what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;

@@ -10,6 +10,10 @@
 //!
 //! `cargo bench -p tongguan-server --bench webhooks`
 
+/// The `tongguan` binary's allocator, so the numbers are those of what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
