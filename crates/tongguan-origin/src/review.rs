@@ -21,8 +21,10 @@ use serde::{Deserialize, Serialize};
 use crate::rule::{Level, Term, digits};
 use crate::table::{Lookup, Nomenclature, Parties, PsrTable};
 
-/// The general rules' figures, with the treaty's values as defaults.
+/// The general rules' figures, with the treaty's values as defaults (configurable as
+/// `[origin.general]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct GeneralRules {
     /// Art. 3.7.1(a): de minimis share of the FOB value.
     pub de_minimis_value_share: Decimal,

@@ -35,6 +35,8 @@ pub struct OriginConfig {
     pub home_party: String,
     /// A proof of origin is valid for one year from the date of issue (RCEP Art. 3.16).
     pub certificate_validity_days: i64,
+    /// RCEP Chapter 3 figures: de minimis (Art. 3.7) and the minimal operations (Art. 3.6).
+    pub general: tongguan_origin::GeneralRules,
 }
 
 impl Default for OriginConfig {
@@ -42,6 +44,7 @@ impl Default for OriginConfig {
         Self {
             home_party: "CHN".into(),
             certificate_validity_days: 365,
+            general: Default::default(),
         }
     }
 }

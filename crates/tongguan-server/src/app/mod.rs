@@ -152,7 +152,7 @@ impl App {
             feed: tokio::sync::watch::Sender::new(0),
             stopping: std::sync::atomic::AtomicBool::new(false),
             webhooks: webhooks::Webhooks::new(&config.webhooks).map_err(AppError::Internal)?,
-            origin: origin::OriginState::default(),
+            origin: origin::OriginState::new(config.origin.general.clone()),
             config,
             clock,
             catalog: RwLock::new(Arc::new(Catalog::build(Vec::new(), NaiveDate::MIN))),

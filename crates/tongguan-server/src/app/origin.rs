@@ -26,15 +26,34 @@ pub struct OriginState {
     versions: RwLock<Vec<(NaiveDate, Arc<OriginRules>)>>,
 }
 
-impl Default for OriginState {
-    fn default() -> Self {
+impl OriginState {
+    /// The shipped tables with the configured general rules.
+    pub fn new(general: tongguan_origin::GeneralRules) -> Self {
+        let rules = OriginRules {
+            general,
+            ..OriginRules::shipped()
+        };
         Self {
-            versions: RwLock::new(vec![(NaiveDate::MIN, Arc::new(OriginRules::shipped()))]),
+            versions: RwLock::new(vec![(NaiveDate::MIN, Arc::new(rules))]),
         }
     }
-}
 
-impl OriginState {
+    /// The shipped rules with `table` instead of the shipped sample (parties, nomenclature
+    /// and general rules reused, not read again).
+    fn with_table(&self, table: tongguan_origin::PsrTable) -> OriginRules {
+        let base = self.rules_on(NaiveDate::MIN);
+        OriginRules {
+            table,
+            parties: base.parties.clone(),
+            nomenclature: base.nomenclature.clone(),
+            general: base.general.clone(),
+        }
+    }
+
+    fn nomenclature(&self) -> tongguan_origin::Nomenclature {
+        self.rules_on(NaiveDate::MIN).nomenclature.clone()
+    }
+
     /// The rules in force on `date`: the latest table whose `valid_from` is not after it.
     pub fn rules_on(&self, date: NaiveDate) -> Arc<OriginRules> {
         let g = match self.versions.read() {
@@ -264,24 +283,16 @@ impl App {
         {
             let doc: RuleTableDoc = serde_json::from_str(&row.body)
                 .map_err(|e| AppError::Internal(format!("stored rule table: {e}")))?;
-            let table = tongguan_origin::PsrTable::from_csv(
-                &doc.csv,
-                tongguan_origin::Nomenclature::shipped(),
-            )
-            .map_err(|e| {
+            let table = tongguan_origin::PsrTable::from_csv(&doc.csv, self.origin.nomenclature())
+                .map_err(|e| {
                 AppError::Internal(format!(
                     "stored rule table {}: {} bad rows",
                     doc.label,
                     e.len()
                 ))
             })?;
-            self.origin.add(
-                doc.valid_from,
-                OriginRules {
-                    table,
-                    ..OriginRules::shipped()
-                },
-            );
+            self.origin
+                .add(doc.valid_from, self.origin.with_table(table));
         }
         Ok(())
     }
@@ -305,9 +316,8 @@ impl App {
                 "give a label and the source of the table",
             ));
         }
-        let table =
-            tongguan_origin::PsrTable::from_csv(csv, tongguan_origin::Nomenclature::shipped())
-                .map_err(|e| table_errors(&e))?;
+        let table = tongguan_origin::PsrTable::from_csv(csv, self.origin.nomenclature())
+            .map_err(|e| table_errors(&e))?;
         let rows = table.len();
         let now = self.now();
         let doc = RuleTableDoc {
@@ -354,13 +364,8 @@ impl App {
                 None,
             )
             .await?;
-        self.origin.add(
-            params.valid_from,
-            OriginRules {
-                table,
-                ..OriginRules::shipped()
-            },
-        );
+        self.origin
+            .add(params.valid_from, self.origin.with_table(table));
         Ok(reply)
     }
 

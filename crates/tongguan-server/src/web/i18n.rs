@@ -35,15 +35,7 @@ impl Lang {
     /// The `lang` cookie, else the first of `Accept-Language` we speak, else Chinese
     /// (the customs' own language).
     pub fn of(headers: &HeaderMap) -> Lang {
-        let cookie = headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(k, _)| *k == "lang")
-            .map(|(_, v)| v.to_string());
-        match cookie.as_deref() {
+        match crate::http::extract::cookie(headers, "lang").as_deref() {
             Some("en") => return Lang::En,
             Some("zh") => return Lang::Zh,
             _ => {}

@@ -28,7 +28,7 @@ use tongguan_domain::identity::Role;
 use uuid::Uuid;
 
 use crate::app::{App, AppError, Ctx, IdempotencyKey};
-use crate::http::extract::SESSION_COOKIE;
+use crate::http::extract::{SESSION_COOKIE, cookie};
 use i18n::Lang;
 
 type AppState = Arc<App>;
@@ -55,15 +55,18 @@ fn page<T: Template>(t: &T) -> Response {
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+/// The signed-in user of a page; without a valid session the browser goes to the login page.
+pub struct WebUser(pub Ctx);
+
+impl axum::extract::FromRequestParts<AppState> for WebUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &AppState,
+    ) -> Result<Self, Response> {
+        session(app, &parts.headers).await.map(WebUser)
+    }
 }
 
 /// The signed-in user of a page, or the way to the login page.
@@ -90,6 +93,14 @@ fn keyed(ctx: &Ctx, key: &str, what: &str) -> Ctx {
         }),
         ..ctx.clone()
     }
+}
+
+/// Every violation in the page's language, joined.
+fn messages(l: Lang, v: &tongguan_domain::Violations) -> String {
+    v.0.iter()
+        .map(|x| l.violation(&x.rule, &x.message))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn home_of(role: Role) -> &'static str {
@@ -289,11 +300,11 @@ struct Dashboard {
     due: Vec<(Uuid, String, String, i64)>,
 }
 
-async fn dashboard(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn dashboard(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    WebUser(ctx): WebUser,
+) -> Response {
     let l = Lang::of(&headers);
     let list = match app
         .list_declarations(
@@ -488,11 +499,7 @@ fn defaults() -> BTreeMap<String, String> {
     .collect()
 }
 
-async fn new_declaration(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn new_declaration(headers: HeaderMap, WebUser(ctx): WebUser) -> Response {
     page(&DeclFormPage::new(
         chrome(Lang::of(&headers), &ctx, "/app/declarations/new"),
         defaults(),
@@ -604,12 +611,9 @@ fn content_of(
 async fn create_declaration(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Form(f): Form<DeclForm>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     let uscc = match ctx.actor.enterprise_id {
         Some(e) => match app.store.enterprise(e).await {
@@ -731,12 +735,9 @@ async fn declaration_parts(
 async fn declaration(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     match declaration_parts(&app, &ctx, id, l).await {
         Ok((d, events)) => page(&DeclPage {
@@ -756,12 +757,9 @@ async fn declaration(
 async fn timeline(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     match declaration_parts(&app, &ctx, id, l).await {
         Ok((d, events)) => page(&TimelineFragment {
@@ -820,13 +818,7 @@ async fn terminal_page(
                 )),
                 String::new(),
             ),
-            Err(AppError::Invalid(v)) => (
-                None,
-                v.0.iter()
-                    .map(|x| l.violation(&x.rule, &x.message))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+            Err(AppError::Invalid(v)) => (None, messages(l, &v)),
             Err(e) => (None, e.to_string()),
         },
         None => (None, String::new()),
@@ -859,12 +851,9 @@ struct ArrivalForm {
 async fn arrival(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Form(f): Form<ArrivalForm>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     let Some(terminal) = ctx.actor.terminals.first().cloned() else {
         return error_page(l, &AppError::Forbidden("no terminal".into()));
@@ -888,11 +877,7 @@ async fn arrival(
             terminal_page(&app, &headers, None, Some(n), String::new()).await
         }
         Err(AppError::Invalid(v)) => {
-            let msg =
-                v.0.iter()
-                    .map(|x| l.violation(&x.rule, &x.message))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+            let msg = messages(l, &v);
             terminal_page(&app, &headers, None, None, msg).await
         }
         Err(e) => error_page(l, &e),
@@ -1020,12 +1005,9 @@ struct InstructionForm {
 async fn create_instruction(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Form(f): Form<InstructionForm>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     let action = tongguan_risk::ControlAction::ALL
         .iter()
@@ -1088,13 +1070,10 @@ struct RevokeForm {
 async fn revoke_instruction(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Path(id): Path<Uuid>,
     Form(f): Form<RevokeForm>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     let kctx = keyed(&ctx, &f.key, &format!("revoke {id} {}", f.reason));
     match app
@@ -1132,12 +1111,9 @@ struct OfficerDeclPage {
 async fn officer_declaration(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     match declaration_parts(&app, &ctx, id, l).await {
         Ok((d, events)) => {
@@ -1182,13 +1158,10 @@ struct InspectionForm {
 async fn record_inspection(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Path(id): Path<Uuid>,
     Form(f): Form<InspectionForm>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     let input = tongguan_api::InspectionInput {
         result: tongguan_domain::lifecycle::InspectionResult {
@@ -1207,11 +1180,7 @@ async fn record_inspection(
     match app.record_inspection(&kctx, id, &input).await {
         Ok(_) => Redirect::to(&format!("/officer/declarations/{id}")).into_response(),
         Err(AppError::Invalid(v)) => {
-            let msg =
-                v.0.iter()
-                    .map(|x| l.violation(&x.rule, &x.message))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+            let msg = messages(l, &v);
             let mut r = page(&ErrorPage {
                 c: Chrome {
                     l,
@@ -1345,12 +1314,9 @@ struct SubscribeForm {
 async fn subscribe(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Form(f): Form<SubscribeForm>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     let input = tongguan_api::NewSubscription {
         url: f.url.trim().to_string(),
@@ -1381,11 +1347,7 @@ async fn subscribe(
             subscriptions_page(&app, &headers, None, secret).await
         }
         Err(AppError::Invalid(v)) => {
-            let msg =
-                v.0.iter()
-                    .map(|x| l.violation(&x.rule, &x.message))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+            let msg = messages(l, &v);
             subscriptions_page(&app, &headers, Some((f.url, f.event_types, msg)), None).await
         }
         Err(e) => error_page(l, &e),
@@ -1400,13 +1362,10 @@ struct KeyForm {
 async fn enable_subscription(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Path(id): Path<Uuid>,
     Form(f): Form<KeyForm>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let kctx = keyed(&ctx, &f.key, &format!("enable {id}"));
     match app
         .set_subscription_active(&kctx, id, true, "re-enabled in the web portal")
@@ -1420,13 +1379,10 @@ async fn enable_subscription(
 async fn redeliver(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Path((id, delivery)): Path<(Uuid, Uuid)>,
     Form(f): Form<KeyForm>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let kctx = keyed(&ctx, &f.key, &format!("redeliver {delivery}"));
     match app.redeliver(&kctx, id, delivery).await {
         Ok(_) => Redirect::to("/app/subscriptions").into_response(),
@@ -1449,11 +1405,11 @@ struct CertificatesPage {
     rows: Vec<CertRow>,
 }
 
-async fn certificates(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn certificates(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    WebUser(ctx): WebUser,
+) -> Response {
     let l = Lang::of(&headers);
     match app.certificates(&ctx).await {
         Ok(list) => page(&CertificatesPage {
@@ -1517,11 +1473,11 @@ impl CertificateFormPage {
     }
 }
 
-async fn certificate_form(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn certificate_form(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    WebUser(ctx): WebUser,
+) -> Response {
     let today = app.today();
     let values = [
         ("importing_party", "JPN".to_string()),
@@ -1552,12 +1508,9 @@ struct CertForm {
 async fn apply_certificate(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Form(f): Form<CertForm>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     let v = |k: &str| {
         f.fields
@@ -1685,12 +1638,9 @@ struct CertificatePage {
 async fn certificate(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     match app.certificate(&ctx, id).await {
         Ok(cert) => page(&CertificatePage {
@@ -1736,11 +1686,11 @@ struct GuaranteesPage {
     rows: Vec<GuaranteeRow>,
 }
 
-async fn guarantees(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn guarantees(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    WebUser(ctx): WebUser,
+) -> Response {
     let l = Lang::of(&headers);
     match app.all_guarantees(&ctx).await {
         Ok(list) => page(&GuaranteesPage {
@@ -1772,13 +1722,10 @@ struct DecisionForm {
 async fn decide_guarantee(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Path(id): Path<Uuid>,
     Form(f): Form<DecisionForm>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     let kctx = keyed(&ctx, &f.key, &format!("{} {id} {}", f.decision, f.reason));
     match app
@@ -1787,11 +1734,7 @@ async fn decide_guarantee(
     {
         Ok(_) => Redirect::to("/officer/guarantees").into_response(),
         Err(AppError::Invalid(v)) => {
-            let msg =
-                v.0.iter()
-                    .map(|x| l.violation(&x.rule, &x.message))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+            let msg = messages(l, &v);
             let mut r = page(&ErrorPage {
                 c: chrome(l, &ctx, "/officer/guarantees"),
                 message: msg,
@@ -1819,12 +1762,9 @@ struct AfterQuery {
 async fn audit(
     State(app): State<AppState>,
     headers: HeaderMap,
+    WebUser(ctx): WebUser,
     Query(q): Query<AfterQuery>,
 ) -> Response {
-    let ctx = match session(&app, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let l = Lang::of(&headers);
     const PAGE: i64 = 100;
     match app
