@@ -6,33 +6,17 @@
 //! `cargo run --release -p tongguan-risk --example risk_latency [N]`
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tongguan_risk::{RandomPolicy, RuleSet};
 
 #[path = "../benches/common/workload.rs"]
 mod workload;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((sorted.len() as f64) * p).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
+#[path = "../benches/common/stats.rs"]
+mod stats;
 
-fn report(name: &str, mut samples: Vec<Duration>, wall: Duration) -> f64 {
-    samples.sort_unstable();
-    let n = samples.len();
-    let per_sec = n as f64 / wall.as_secs_f64();
-    println!(
-        "{name:<8} n={n:>7}  p50 {:>9.2?}  p99 {:>9.2?}  p99.9 {:>9.2?}  max {:>9.2?}  {:>10.0} evals/s (wall {:.2?})",
-        percentile(&samples, 0.50),
-        percentile(&samples, 0.99),
-        percentile(&samples, 0.999),
-        samples[n - 1],
-        per_sec,
-        wall,
-    );
-    per_sec
-}
+use stats::report;
 
 fn main() {
     let n: usize = std::env::args()

@@ -27,6 +27,7 @@
 mod draw;
 mod engine;
 mod index;
+pub mod jdm;
 mod model;
 mod policy;
 mod validate;
