@@ -1,13 +1,20 @@
 //! Clearance throughput and latency through the app service (no HTTP), on SQLite and, when
 //! `TONGGUAN_BENCH_DATABASE_URL` (or `TONGGUAN_TEST_DATABASE_URL`) is set, PostgreSQL.
 //!
+//! For each stored volume (`TONGGUAN_BENCH_VOLUMES`, e.g. `1000,100000,1000000`; default: an
+//! empty store), after filling the store up to it:
 //! 1. Five-item import declarations submitted and accepted (validated, risk-assessed with
-//!    10,000 active control instructions, numbered, stored with events, audit and
-//!    idempotency record) per second, from 256 concurrent callers.
-//! 2. Arrival report → release committed latency: one report at a time (p50/p99/p99.9).
+//!    10,000 active control instructions, taxed, numbered, stored with events, outbox
+//!    messages, audit and idempotency record) per second, from 256 concurrent callers,
+//!    over a window of `TONGGUAN_BENCH_N` declarations (default 20,000).
+//! 2. Arrival report → release committed latency: one report at a time (p50/p99/p99.9),
+//!    nothing else running.
+//! 3. The same while declarations are submitted in the background at half the issue's
+//!    throughput target (`TONGGUAN_BENCH_LOAD_SQLITE`, default 5,000/s;
+//!    `TONGGUAN_BENCH_LOAD_POSTGRES`, default 1,500/s).
 //!
-//! `cargo bench -p tongguan-server --bench clearance` (set TONGGUAN_BENCH_N to change the
-//! number of declarations, default 20,000).
+//! `cargo bench -p tongguan-server --bench clearance`; each measurement also prints a JSON
+//! line. Numbers in BENCHMARKS.md.
 
 /// The `tongguan` binary's allocator, so the numbers are those of what ships.
 #[global_allocator]
@@ -150,7 +157,7 @@ fn container(i: usize) -> String {
     format!("{body}{d}")
 }
 
-async fn run(label: &str, store: Store, n: usize) {
+async fn run(label: &str, store: Store, plan: Plan) {
     let mut config = Config::default();
     config.store.max_batch = 1024;
     let app = App::start(store, config, Arc::new(SystemClock))
@@ -218,42 +225,6 @@ async fn run(label: &str, store: Store, n: usize) {
         request_id: "bench".into(),
         idempotency: None,
     };
-    for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
-        let input = ManifestInput {
-            direction: Direction::Import,
-            transport_mode: "2".into(),
-            transport_means: "BENCH VESSEL".into(),
-            voyage: format!("V{}", chunk[0]),
-            port: "CNYTN".into(),
-            customs: "5316".into(),
-            eta: None,
-            leg: Default::default(),
-            bills: chunk
-                .iter()
-                .map(|i| Bill {
-                    bill_no: format!("BENCH{i:08}"),
-                    consignee: "Bench".into(),
-                    packages: 10,
-                    gross_weight_kg: Decimal::new(1000, 0),
-                    containers: vec![container(*i)],
-                    master_bill_no: None,
-                    wagons: vec![],
-                })
-                .collect(),
-        };
-        app.file_manifest(
-            &Ctx {
-                idempotency: Some(IdempotencyKey {
-                    key: Uuid::now_v7().to_string(),
-                    request_hash: "m".into(),
-                }),
-                ..clerk.clone()
-            },
-            &input,
-        )
-        .await
-        .expect("manifest");
-    }
     let rows = instructions(10_000, &codes);
     for chunk in rows.chunks(1000) {
         app.store
@@ -270,126 +241,328 @@ async fn run(label: &str, store: Store, n: usize) {
         .await
         .expect("restart");
     assert_eq!(app.rules_in_force().len(), 10_000);
+    let bench = Bench {
+        app,
+        clerk,
+        terminal,
+        codes: Arc::new(codes),
+        uscc,
+        manifests_upto: 0,
+        next: 0,
+    };
+    bench.measure(label, plan).await;
+}
 
-    // 1. Throughput of submit-and-accept.
-    let started = Instant::now();
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    let codes = Arc::new(codes);
-    for _ in 0..CONCURRENCY {
-        let (app, clerk, next, codes, uscc) = (
-            app.clone(),
-            clerk.clone(),
-            next.clone(),
-            codes.clone(),
-            uscc.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= n {
+/// What one run measures.
+struct Plan {
+    /// Declarations stored before each measurement (the stored-volume series).
+    volumes: Vec<usize>,
+    /// Declarations submitted flat out in each measurement window.
+    window: usize,
+    /// Background submissions per second during the arrival → release measurement under load.
+    load_per_s: f64,
+}
+
+struct Bench {
+    app: Arc<App>,
+    clerk: Ctx,
+    terminal: Ctx,
+    codes: Arc<Vec<String>>,
+    uscc: String,
+    /// Bills 0..manifests_upto are on a manifest.
+    manifests_upto: usize,
+    /// The next declaration number.
+    next: usize,
+}
+
+impl Bench {
+    /// Files manifests (10,000 bills each) so that bills `0..upto` exist.
+    async fn ensure_manifests(&mut self, upto: usize) {
+        while self.manifests_upto < upto {
+            let first = self.manifests_upto;
+            let input = ManifestInput {
+                direction: Direction::Import,
+                transport_mode: "2".into(),
+                transport_means: "BENCH VESSEL".into(),
+                voyage: format!("V{first}"),
+                port: "CNYTN".into(),
+                customs: "5316".into(),
+                eta: None,
+                leg: Default::default(),
+                bills: (first..first + 10_000)
+                    .map(|i| Bill {
+                        bill_no: format!("BENCH{i:08}"),
+                        consignee: "Bench".into(),
+                        packages: 10,
+                        gross_weight_kg: Decimal::new(1000, 0),
+                        containers: vec![container(i)],
+                        master_bill_no: None,
+                        wagons: vec![],
+                    })
+                    .collect(),
+            };
+            self.app
+                .file_manifest(
+                    &Ctx {
+                        idempotency: Some(IdempotencyKey {
+                            key: Uuid::now_v7().to_string(),
+                            request_hash: "m".into(),
+                        }),
+                        ..self.clerk.clone()
+                    },
+                    &input,
+                )
+                .await
+                .expect("manifest");
+            self.manifests_upto += 10_000;
+        }
+    }
+
+    /// Submits declarations `range` from `CONCURRENCY` callers flat out, or paced at `rate`
+    /// per second (open loop: each has its start time), and returns each latency.
+    async fn submit(&self, range: std::ops::Range<usize>, rate: Option<f64>) -> Vec<Duration> {
+        let started = Instant::now();
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(range.start));
+        let mut tasks = Vec::new();
+        for _ in 0..CONCURRENCY {
+            let (app, clerk, next, codes, uscc) = (
+                self.app.clone(),
+                self.clerk.clone(),
+                next.clone(),
+                self.codes.clone(),
+                self.uscc.clone(),
+            );
+            let (first, end) = (range.start, range.end);
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= end {
+                        break;
+                    }
+                    if let Some(rate) = rate {
+                        let due = started + Duration::from_secs_f64((i - first) as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                    }
+                    let ctx = Ctx {
+                        idempotency: Some(IdempotencyKey {
+                            key: format!("d{i}"),
+                            request_hash: format!("h{i}"),
+                        }),
+                        ..clerk.clone()
+                    };
+                    let input = NewDeclaration {
+                        owner_id: None,
+                        content: content(&uscc, &format!("BENCH{i:08}"), &container(i), &codes, i),
+                        submit: true,
+                    };
+                    let t = Instant::now();
+                    let r = app.create_declaration(&ctx, &input).await;
+                    lat.push(t.elapsed());
+                    if let Err(e) = r {
+                        panic!("declaration {i}: {e:?}");
+                    }
+                }
+                lat
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await.expect("task"));
+        }
+        lat
+    }
+
+    /// Reports the arrival of the bills of declarations `range`, one at a time; returns each
+    /// latency (report → release committed) and how many were released at once.
+    async fn arrivals(&self, range: std::ops::Range<usize>) -> (Vec<Duration>, usize) {
+        let mut lat = Vec::with_capacity(range.len());
+        let mut released = 0;
+        for i in range {
+            let ctx = Ctx {
+                idempotency: Some(IdempotencyKey {
+                    key: format!("a{i}"),
+                    request_hash: format!("a{i}"),
+                }),
+                ..self.terminal.clone()
+            };
+            let input = ArrivalReportInput {
+                terminal: "CNYTN-YICT".into(),
+                bill_no: Some(format!("BENCH{i:08}")),
+                containers: vec![],
+            };
+            let t = Instant::now();
+            let r = self
+                .app
+                .report_arrival(&ctx, &input)
+                .await
+                .expect("arrival");
+            lat.push(t.elapsed());
+            released += usize::from(r.body.contains("\"released\":[\""));
+        }
+        (lat, released)
+    }
+
+    async fn measure(mut self, label: &str, plan: Plan) {
+        let reports = (plan.window / 2).min(2000);
+        for &volume in &plan.volumes {
+            // Fill up to the volume (declarations stored before this measurement).
+            if self.next < volume {
+                let fill = self.next..volume;
+                self.ensure_manifests(volume).await;
+                let t = Instant::now();
+                self.submit(fill.clone(), None).await;
+                println!(
+                    "{label}: filled to {volume} declarations ({:.0}/s)",
+                    fill.len() as f64 / t.elapsed().as_secs_f64()
+                );
+                self.next = volume;
+            }
+            // 1. Submit-and-accept flat out.
+            let window = self.next..self.next + plan.window;
+            self.ensure_manifests(window.end + plan.window).await;
+            let t = Instant::now();
+            let mut lat = self.submit(window.clone(), None).await;
+            let rate = window.len() as f64 / t.elapsed().as_secs_f64();
+            lat.sort();
+            println!(
+                "{label} @{volume}: submit+accept {} five-item declarations, {CONCURRENCY} concurrent: {rate:.0}/s; latency p50 {:.2} ms p99 {:.2} ms",
+                window.len(),
+                ms(percentile(&lat, 0.5)),
+                ms(percentile(&lat, 0.99))
+            );
+            self.next = window.end;
+            // 2. Arrival report -> release committed, one at a time, nothing else running.
+            let (mut idle, released) = self.arrivals(window.start..window.start + reports).await;
+            idle.sort();
+            println!(
+                "{label} @{volume}: arrival report -> release committed, {reports} sequential reports, idle ({released} released, the rest selected for inspection): p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms",
+                ms(percentile(&idle, 0.5)),
+                ms(percentile(&idle, 0.99)),
+                ms(percentile(&idle, 0.999))
+            );
+            // 3. The same while declarations are submitted at `load_per_s` in the background.
+            let load = self.next..self.next + plan.window;
+            let background = {
+                let me = Bench {
+                    app: self.app.clone(),
+                    clerk: self.clerk.clone(),
+                    terminal: self.terminal.clone(),
+                    codes: self.codes.clone(),
+                    uscc: self.uscc.clone(),
+                    manifests_upto: self.manifests_upto,
+                    next: load.start,
+                };
+                let load = load.clone();
+                tokio::spawn(async move {
+                    let t = Instant::now();
+                    let lat = me.submit(load.clone(), Some(plan.load_per_s)).await;
+                    (lat, load.len() as f64 / t.elapsed().as_secs_f64())
+                })
+            };
+            // Start once the load runs, stop before it ends.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let under = window.start + reports..window.start + 2 * reports;
+            let budget = Duration::from_secs_f64(plan.window as f64 / plan.load_per_s * 0.8);
+            let t = Instant::now();
+            let mut loaded = Vec::new();
+            for i in under {
+                if t.elapsed() > budget {
                     break;
                 }
-                let ctx = Ctx {
-                    idempotency: Some(IdempotencyKey {
-                        key: format!("d{i}"),
-                        request_hash: format!("h{i}"),
-                    }),
-                    ..clerk.clone()
-                };
-                let input = NewDeclaration {
-                    owner_id: None,
-                    content: content(&uscc, &format!("BENCH{i:08}"), &container(i), &codes, i),
-                    submit: true,
-                };
-                let t = Instant::now();
-                let r = app.create_declaration(&ctx, &input).await;
-                lat.push(t.elapsed());
-                if let Err(e) = r {
-                    panic!("declaration {i}: {e:?}");
-                }
+                loaded.extend(self.arrivals(i..i + 1).await.0);
             }
-            lat
-        }));
+            let (mut load_lat, achieved) = background.await.expect("load");
+            self.next = load.end;
+            loaded.sort();
+            load_lat.sort();
+            println!(
+                "{label} @{volume}: arrival report -> release committed under {:.0} submissions/s (achieved {achieved:.0}/s, their p99 {:.2} ms), {} sequential reports: p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms",
+                plan.load_per_s,
+                ms(percentile(&load_lat, 0.99)),
+                loaded.len(),
+                ms(percentile(&loaded, 0.5)),
+                ms(percentile(&loaded, 0.99)),
+                ms(percentile(&loaded, 0.999))
+            );
+            println!(
+                "{{\"backend\":\"{label}\",\"stored\":{volume},\"window\":{},\"submit_per_s\":{rate:.0},\"submit_p99_ms\":{:.3},\"arrival_release_idle_p50_ms\":{:.3},\"arrival_release_idle_p99_ms\":{:.3},\"load_per_s\":{achieved:.0},\"arrival_release_loaded_p50_ms\":{:.3},\"arrival_release_loaded_p99_ms\":{:.3}}}",
+                window.len(),
+                ms(percentile(&lat, 0.99)),
+                ms(percentile(&idle, 0.5)),
+                ms(percentile(&idle, 0.99)),
+                ms(percentile(&loaded, 0.5)),
+                ms(percentile(&loaded, 0.99)),
+            );
+        }
+        self.app.store.close().await;
     }
-    let mut lat = Vec::new();
-    for t in tasks {
-        lat.extend(t.await.expect("task"));
-    }
-    let elapsed = started.elapsed();
-    lat.sort();
-    let rate = n as f64 / elapsed.as_secs_f64();
-    println!(
-        "{label}: submit+accept {n} five-item declarations, {CONCURRENCY} concurrent: {rate:.0}/s; latency p50 {:.2} ms p99 {:.2} ms",
-        ms(percentile(&lat, 0.5)),
-        ms(percentile(&lat, 0.99))
-    );
+}
 
-    // 2. Arrival report -> release committed, one at a time.
-    let reports = n.min(2000);
-    let mut lat = Vec::with_capacity(reports);
-    let mut released = 0;
-    for i in 0..reports {
-        let ctx = Ctx {
-            idempotency: Some(IdempotencyKey {
-                key: format!("a{i}"),
-                request_hash: format!("a{i}"),
-            }),
-            ..terminal.clone()
-        };
-        let input = ArrivalReportInput {
-            terminal: "CNYTN-YICT".into(),
-            bill_no: Some(format!("BENCH{i:08}")),
-            containers: vec![],
-        };
-        let t = Instant::now();
-        let r = app.report_arrival(&ctx, &input).await.expect("arrival");
-        lat.push(t.elapsed());
-        released += usize::from(r.body.contains("\"released\":[\""));
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+}
+
+fn plan(backend: &str, n: usize) -> Plan {
+    let volumes = std::env::var("TONGGUAN_BENCH_VOLUMES")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .filter_map(|x| x.trim().replace('_', "").parse().ok())
+                .collect::<Vec<usize>>()
+        })
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| vec![0]);
+    // Half the issue's throughput targets (10,000/s SQLite, 3,000/s PostgreSQL).
+    let load_per_s = match backend {
+        "sqlite" => env_usize("TONGGUAN_BENCH_LOAD_SQLITE").unwrap_or(5_000),
+        _ => env_usize("TONGGUAN_BENCH_LOAD_POSTGRES").unwrap_or(1_500),
+    } as f64;
+    Plan {
+        volumes,
+        window: n,
+        load_per_s,
     }
-    lat.sort();
-    println!(
-        "{label}: arrival report -> release committed, {reports} sequential reports ({released} released, the rest selected for inspection): p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms",
-        ms(percentile(&lat, 0.5)),
-        ms(percentile(&lat, 0.99)),
-        ms(percentile(&lat, 0.999))
-    );
-    println!(
-        "{{\"backend\":\"{label}\",\"declarations\":{n},\"submit_per_s\":{rate:.0},\"arrival_release_p50_ms\":{:.3},\"arrival_release_p99_ms\":{:.3}}}",
-        ms(percentile(&lat, 0.5)),
-        ms(percentile(&lat, 0.99))
-    );
-    app.store.close().await;
 }
 
 fn main() {
-    let n: usize = std::env::var("TONGGUAN_BENCH_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000);
+    let n = env_usize("TONGGUAN_BENCH_N").unwrap_or(20_000);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async {
+        // TONGGUAN_BENCH_SQLITE_DIR keeps the database for inspection after the run.
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("bench.sqlite3").display());
-        let store = Store::open(&url, StoreOptions::default())
-            .await
-            .expect("sqlite");
-        run("sqlite", store, n).await;
+        let path = match std::env::var("TONGGUAN_BENCH_SQLITE_DIR") {
+            Ok(d) => std::path::PathBuf::from(d).join("bench.sqlite3"),
+            Err(_) => dir.path().join("bench.sqlite3"),
+        };
+        let url = format!("sqlite://{}", path.display());
+        // TONGGUAN_BENCH_BACKENDS=postgres measures PostgreSQL alone (the SQLite run leaves
+        // a gigabyte of dirty pages that the kernel writes back during the next run).
+        let backends = std::env::var("TONGGUAN_BENCH_BACKENDS").unwrap_or_default();
+        if backends.is_empty() || backends.contains("sqlite") {
+            let store = Store::open(&url, StoreOptions::default())
+                .await
+                .expect("sqlite");
+            run("sqlite", store, plan("sqlite", n)).await;
+        }
         let pg = std::env::var("TONGGUAN_BENCH_DATABASE_URL")
             .or_else(|_| std::env::var("TONGGUAN_TEST_DATABASE_URL"));
-        if let Ok(url) = pg {
-            let schema = format!("bench_{}", Uuid::now_v7().simple());
-            let store = Store::open_postgres_schema(&url, &schema, StoreOptions::default())
-                .await
-                .expect("postgres");
-            run("postgres", store, n).await;
-        } else {
-            println!("postgres: skipped (set TONGGUAN_BENCH_DATABASE_URL)");
+        if backends.is_empty() || backends.contains("postgres") {
+            if let Ok(url) = pg {
+                let schema = format!("bench_{}", Uuid::now_v7().simple());
+                let store = Store::open_postgres_schema(&url, &schema, StoreOptions::default())
+                    .await
+                    .expect("postgres");
+                run("postgres", store, plan("postgres", n)).await;
+            } else {
+                println!("postgres: skipped (set TONGGUAN_BENCH_DATABASE_URL)");
+            }
         }
     });
 }

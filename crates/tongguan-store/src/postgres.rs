@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0008_origin",
         include_str!("../migrations/postgres/0008_origin.sql"),
     ),
+    (
+        9,
+        "0009_lz4",
+        include_str!("../migrations/postgres/0009_lz4.sql"),
+    ),
 ];
 
 /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).
@@ -259,34 +264,45 @@ impl Writer {
         self.conn.as_mut().ok_or(StoreError::Closed)
     }
 
+    /// Commits a batch: first optimistically, every changeset's statements (and guards, in
+    /// order) pipelined in one transaction without savepoints — one round trip for the whole
+    /// batch and no subtransactions; if anything fails, the transaction is rolled back and
+    /// the batch is applied again with a savepoint per changeset, so only the failing
+    /// changesets fail.
+    ///
+    /// Why: PostgreSQL throughput was bounded by two round trips and a subtransaction per
+    /// changeset (savepoints past 64 in one transaction also overflow the subtransaction
+    /// cache every concurrent reader consults). Failures (a reused idempotency key, a
+    /// version conflict, a guard) are rare, so the retry costs little.
     async fn commit_batch(&mut self, batch: &mut Vec<(Box<Prepared>, Reply)>) {
         let started = std::time::Instant::now();
         let lock = self.lock;
-        let outcome = async {
+        let optimistic = async {
             let conn = self.connection().await?;
-            conn.batch_execute("BEGIN").await.map_err(backend)?;
-            conn.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])
-                .await
-                .map_err(backend)?;
-            let mut head = match conn
-                .query_opt(
-                    "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                    &[],
-                )
-                .await
-                .map_err(backend)?
-            {
-                Some(r) => (r.get::<_, i64>(0), r.get::<_, String>(1)),
-                None => (0, GENESIS_HASH.to_string()),
-            };
-            let mut results = Vec::with_capacity(batch.len());
-            for (prepared, _) in batch.iter_mut() {
-                results.push(apply(conn, std::mem::take(&mut **prepared), &mut head).await);
-            }
-            conn.batch_execute("COMMIT").await.map_err(backend)?;
-            Ok::<_, StoreError>(results)
+            begin(conn, lock).await.map(|head| (conn, head))
         }
         .await;
+        let outcome = match optimistic {
+            Err(e) => Err(e),
+            Ok((conn, head)) => match apply_all(conn, batch, &head).await {
+                Ok(Some(receipts)) => conn
+                    .batch_execute("COMMIT")
+                    .await
+                    .map_err(backend)
+                    .map(|()| Some(receipts)),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            },
+        };
+        let outcome = match outcome {
+            Ok(Some(results)) => Ok(results),
+            Ok(None) => {
+                metrics::counter!("tongguan_store_batch_retries", "backend" => "postgres")
+                    .increment(1);
+                self.commit_with_savepoints(batch).await
+            }
+            Err(e) => Err(e),
+        };
         match outcome {
             Ok(results) => {
                 metrics::histogram!("tongguan_store_batch_size", "backend" => "postgres")
@@ -308,50 +324,292 @@ impl Writer {
             }
         }
     }
+
+    /// The batch again, after a failed optimistic attempt: each changeset in its savepoint.
+    async fn commit_with_savepoints(
+        &mut self,
+        batch: &[(Box<Prepared>, Reply)],
+    ) -> Result<Vec<Result<Receipt>>> {
+        let lock = self.lock;
+        let conn = self.connection().await?;
+        conn.batch_execute("ROLLBACK").await.map_err(backend)?;
+        let mut head = begin(conn, lock).await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for (prepared, _) in batch {
+            results.push(apply(conn, prepared, &mut head).await);
+        }
+        conn.batch_execute("COMMIT").await.map_err(backend)?;
+        Ok(results)
+    }
 }
 
-/// One statement ready to send.
-struct Job {
-    stmt: tokio_postgres::Statement,
-    params: Vec<Val>,
-    expect: Expect,
+/// `BEGIN`, the audit chain's lock, and its head `(seq, hash)`.
+async fn begin(conn: &Object, lock: i64) -> Result<(i64, String)> {
+    conn.batch_execute("BEGIN").await.map_err(backend)?;
+    conn.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])
+        .await
+        .map_err(backend)?;
+    Ok(
+        match conn
+            .query_opt(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .map_err(backend)?
+        {
+            Some(r) => (r.get::<_, i64>(0), r.get::<_, String>(1)),
+            None => (0, GENESIS_HASH.to_string()),
+        },
+    )
 }
 
-/// Applies one changeset inside its own savepoint, pipelined: every statement is sent
-/// before the first answer is awaited, so a changeset costs two round trips (statements,
-/// then release or rollback), not one per statement. On failure the savepoint is rolled back and `head` is left unchanged.
-async fn apply(conn: &Object, prepared: Prepared, head: &mut (i64, String)) -> Result<Receipt> {
-    let mut stmts = prepared.statements;
-    let mut receipt = Receipt::default();
-    let mut next_head = head.clone();
-    for draft in prepared.audit {
-        let seq = next_head.0 + 1;
-        let rec = audit::seal(seq, draft, &next_head.1);
-        stmts.push(audit_statement(&rec));
-        next_head = (seq, rec.hash);
+/// The audit records of a changeset sealed onto `head` (advanced), as statements.
+fn seal_audit(
+    prepared: &Prepared,
+    head: &mut (i64, String),
+    receipt: &mut Receipt,
+) -> Vec<Statement> {
+    let mut out = Vec::with_capacity(prepared.audit.len());
+    for draft in &prepared.audit {
+        let seq = head.0 + 1;
+        let rec = audit::seal(seq, draft.clone(), &head.1);
+        out.push(audit_statement(&rec));
+        *head = (seq, rec.hash);
         receipt.audit_seqs.push(seq);
     }
-    let mut jobs = vec![Job {
-        stmt: conn.prepare_cached("SAVEPOINT cs").await.map_err(backend)?,
-        params: vec![],
-        expect: Expect::Any,
-    }];
-    let mut guards = Vec::new();
+    out
+}
+
+/// Every changeset of the batch pipelined in the open transaction, without savepoints.
+/// `Ok(None)`: something failed (the transaction must be rolled back and the batch retried).
+async fn apply_all(
+    conn: &Object,
+    batch: &[(Box<Prepared>, Reply)],
+    head: &(i64, String),
+) -> Result<Option<Vec<Result<Receipt>>>> {
+    let mut next_head = head.clone();
+    let mut receipts = Vec::with_capacity(batch.len());
+    let mut audits = Vec::with_capacity(batch.len());
+    for (prepared, _) in batch {
+        let mut receipt = Receipt::default();
+        audits.push(seal_audit(prepared, &mut next_head, &mut receipt));
+        receipts.push(Ok(receipt));
+    }
+    let mut jobs = Vec::new();
+    let sequences: Vec<Vec<&Statement>> = batch
+        .iter()
+        .zip(&audits)
+        .map(|((prepared, _), audit)| prepared.statements.iter().chain(audit).collect())
+        .collect();
+    let mut k = 0;
+    while k < sequences.len() {
+        // A run of changesets of the same shape made only of inserts (a burst of
+        // submissions, say) goes as one multi-row INSERT per statement of the shape.
+        let mut end = k + 1;
+        if insert_only(&sequences[k]) {
+            while end < sequences.len() && same_shape(&sequences[k], &sequences[end]) {
+                end += 1;
+            }
+        }
+        if end - k > 1 {
+            for position in 0..sequences[k].len() {
+                let column = sequences[k..end].iter().map(|seq| seq[position]);
+                merged_insert_jobs(conn, column, &mut jobs).await?;
+            }
+        } else {
+            push_jobs(conn, sequences[k].iter().copied(), &mut jobs).await?;
+        }
+        k = end;
+    }
+    Ok(run_jobs(conn, &jobs).await.is_none().then_some(receipts))
+}
+
+/// `INSERT INTO t (a, b) VALUES ($1, $2)`: the part before `VALUES` when the values are
+/// exactly the parameters in order (so rows can be appended), else `None`.
+fn plain_insert(sql: &str, width: usize) -> Option<&str> {
+    if !sql.starts_with("INSERT INTO ") || width == 0 {
+        return None;
+    }
+    let (head, values) = sql.split_once(" VALUES (")?;
+    let expected = (1..=width)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (values.strip_suffix(')')? == expected).then_some(head)
+}
+
+/// Only inserts that cannot fail on a row count (no update, upsert or returning), and
+/// guards. In a merged run a guard sees the inserts of the whole run, not only those of
+/// its changeset: inserts only add rows, so that can fail a guard that would have held
+/// (then the batch is retried with savepoints) but never pass one that would have failed.
+fn insert_only(seq: &[&Statement]) -> bool {
+    seq.iter().all(|st| match st {
+        Statement::Bulk { .. } | Statement::Guard { .. } => true,
+        Statement::Exec {
+            sql,
+            params,
+            expect: Expect::Any,
+        } => plain_insert(sql, params.len()).is_some(),
+        _ => false,
+    })
+}
+
+/// Same statements in the same order (a bulk insert into the same table and columns counts
+/// as the same, whatever its number of rows).
+fn same_shape(a: &[&Statement], b: &[&Statement]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| match (x, y) {
+            (
+                Statement::Exec {
+                    sql: s1,
+                    params: p1,
+                    expect: Expect::Any,
+                },
+                Statement::Exec {
+                    sql: s2,
+                    params: p2,
+                    expect: Expect::Any,
+                },
+            ) => s1 == s2 && p1.len() == p2.len(),
+            (
+                Statement::Bulk {
+                    table: t1,
+                    columns: c1,
+                    ..
+                },
+                Statement::Bulk {
+                    table: t2,
+                    columns: c2,
+                    ..
+                },
+            ) => t1 == t2 && c1 == c2,
+            (Statement::Guard { sql: s1, .. }, Statement::Guard { sql: s2, .. }) => s1 == s2,
+            _ => false,
+        })
+}
+
+/// One statement position of a run of same-shape changesets as multi-row INSERTs, rows in
+/// changeset order (so outbox sequence numbers follow commit order as before).
+async fn merged_insert_jobs<'a>(
+    conn: &Object,
+    column: impl Iterator<Item = &'a Statement>,
+    jobs: &mut Vec<Job<'a>>,
+) -> Result<()> {
+    static ANY: Expect = Expect::Any;
+    let mut head = String::new();
+    let mut width = 0;
+    let mut rows: Vec<&[Val]> = Vec::new();
+    let column: Vec<&Statement> = column.collect();
+    if column
+        .iter()
+        .all(|st| matches!(st, Statement::Guard { .. }))
+    {
+        // Guards are queries: each goes as it is, after the run's inserts before it.
+        return push_jobs(conn, column.into_iter(), jobs).await;
+    }
+    for st in column {
+        match st {
+            Statement::Exec { sql, params, .. } => {
+                if head.is_empty() {
+                    head = plain_insert(sql, params.len())
+                        .unwrap_or_default()
+                        .to_string();
+                    width = params.len();
+                }
+                rows.push(params);
+            }
+            Statement::Bulk {
+                table,
+                columns,
+                rows: r,
+            } => {
+                if head.is_empty() {
+                    head = format!("INSERT INTO {table} ({})", columns.join(", "));
+                    width = columns.len();
+                }
+                rows.extend(r.iter().map(Vec::as_slice));
+            }
+            Statement::Guard { .. } => {}
+        }
+    }
+    if head.is_empty() || width == 0 {
+        return Ok(());
+    }
+    // PostgreSQL takes at most 65,535 parameters per statement. Chunks of a power of two
+    // rows keep the prepared statements cached per connection to a few per table.
+    let most = (u16::MAX as usize / width).clamp(1, BULK_ROWS);
+    let most = 1 << most.ilog2();
+    let mut rest = rows.as_slice();
+    while !rest.is_empty() {
+        let size = if rest.len() >= most {
+            most
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let sql = multi_row_insert(&head, width, chunk.len());
+        jobs.push(Job {
+            stmt: conn.prepare_cached(&sql).await.map_err(backend)?,
+            params: chunk
+                .iter()
+                .flat_map(|r| r.iter())
+                .cloned()
+                .collect::<Vec<_>>()
+                .into(),
+            kind: JobKind::Exec(&ANY),
+        });
+    }
+    Ok(())
+}
+
+/// `head VALUES ($1, $2), ($3, $4), …`: `rows` rows of `width` parameters.
+fn multi_row_insert(head: &str, width: usize, rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    format!("{head} VALUES {}", values.join(", "))
+}
+
+/// One statement ready to send: a write or a guard (must return no row).
+struct Job<'a> {
+    stmt: tokio_postgres::Statement,
+    params: std::borrow::Cow<'a, [Val]>,
+    kind: JobKind<'a>,
+}
+
+enum JobKind<'a> {
+    Exec(&'a Expect),
+    Guard(&'a str),
+}
+
+/// Prepares (cached) the statements of a changeset; guards come last in a changeset's
+/// statements, so they see its writes.
+async fn push_jobs<'a>(
+    conn: &Object,
+    stmts: impl Iterator<Item = &'a Statement>,
+    jobs: &mut Vec<Job<'a>>,
+) -> Result<()> {
+    static ANY: Expect = Expect::Any;
     for st in stmts {
         match st {
-            Statement::Guard { sql, params, what } => guards.push((
-                conn.prepare_cached(sql).await.map_err(backend)?,
-                params,
-                what,
-            )),
+            Statement::Guard { sql, params, what } => jobs.push(Job {
+                stmt: conn.prepare_cached(sql).await.map_err(backend)?,
+                params: params.as_slice().into(),
+                kind: JobKind::Guard(what),
+            }),
             Statement::Exec {
                 sql,
                 params,
                 expect,
             } => jobs.push(Job {
                 stmt: conn.prepare_cached(sql).await.map_err(backend)?,
-                params,
-                expect,
+                params: params.as_slice().into(),
+                kind: JobKind::Exec(expect),
             }),
             Statement::Bulk {
                 table,
@@ -359,73 +617,75 @@ async fn apply(conn: &Object, prepared: Prepared, head: &mut (i64, String)) -> R
                 rows,
             } => {
                 for chunk in rows.chunks(BULK_ROWS) {
-                    let width = columns.len();
-                    let values: Vec<String> = (0..chunk.len())
-                        .map(|r| {
-                            let cells: Vec<String> =
-                                (1..=width).map(|c| format!("${}", r * width + c)).collect();
-                            format!("({})", cells.join(", "))
-                        })
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO {table} ({}) VALUES {}",
-                        columns.join(", "),
-                        values.join(", ")
+                    let sql = multi_row_insert(
+                        &format!("INSERT INTO {table} ({})", columns.join(", ")),
+                        columns.len(),
+                        chunk.len(),
                     );
                     jobs.push(Job {
                         stmt: conn.prepare_cached(&sql).await.map_err(backend)?,
-                        params: chunk.iter().flatten().cloned().collect(),
-                        expect: Expect::Any,
+                        params: chunk.iter().flatten().cloned().collect::<Vec<_>>().into(),
+                        kind: JobKind::Exec(&ANY),
                     });
                 }
             }
         }
     }
-    let bound: Vec<Vec<&(dyn ToSql + Sync)>> = jobs.iter().map(|j| params(&j.params)).collect();
-    let sent = jobs
-        .iter()
-        .zip(&bound)
-        .map(|(j, p)| conn.execute(&j.stmt, p));
-    let results = futures::future::join_all(sent).await;
-    let mut failure = None;
-    for (job, result) in jobs.iter().zip(results) {
-        match result {
-            Ok(n) => {
-                if let Expect::One(err, what) = &job.expect
-                    && n != 1
-                    && failure.is_none()
-                {
-                    failure = Some(err(what));
-                }
-            }
-            Err(e) => {
-                if failure.is_none() {
-                    failure = Some(map_write_error(e));
-                }
-            }
+    Ok(())
+}
+
+/// Sends every job before awaiting the first answer (tokio-postgres pipelines the
+/// requests of one connection in the order they are first polled); returns the first
+/// failure in job order.
+async fn run_jobs(conn: &Object, jobs: &[Job<'_>]) -> Option<StoreError> {
+    let sent = jobs.iter().map(|j| async move {
+        let p = params(&j.params);
+        match j.kind {
+            JobKind::Exec(expect) => match conn.execute(&j.stmt, &p).await {
+                Ok(n) => match expect {
+                    Expect::One(err, what) if n != 1 => Some(err(what)),
+                    _ => None,
+                },
+                Err(e) => Some(map_write_error(e)),
+            },
+            JobKind::Guard(what) => match conn.query_opt(&j.stmt, &p).await {
+                Ok(None) => None,
+                Ok(Some(_)) => Some(StoreError::Precondition {
+                    what: what.to_string(),
+                }),
+                Err(e) => Some(backend(e)),
+            },
         }
-    }
-    if failure.is_none() && !guards.is_empty() {
-        let bound: Vec<Vec<&(dyn ToSql + Sync)>> = guards.iter().map(|g| params(&g.1)).collect();
-        let checks = guards
-            .iter()
-            .zip(&bound)
-            .map(|(g, p)| conn.query_opt(&g.0, p));
-        for (g, r) in guards.iter().zip(futures::future::join_all(checks).await) {
-            match r {
-                Ok(None) => {}
-                Ok(Some(_)) => {
-                    failure = Some(StoreError::Precondition { what: g.2.clone() });
-                    break;
-                }
-                Err(e) => {
-                    failure = Some(backend(e));
-                    break;
-                }
-            }
-        }
-    }
-    match failure {
+    });
+    futures::future::join_all(sent)
+        .await
+        .into_iter()
+        .flatten()
+        .next()
+}
+
+/// Applies one changeset inside its own savepoint, pipelined (statements, then release or
+/// rollback: two round trips). On failure the savepoint is rolled back and `head` is left
+/// unchanged.
+async fn apply(conn: &Object, prepared: &Prepared, head: &mut (i64, String)) -> Result<Receipt> {
+    let mut receipt = Receipt::default();
+    let mut next_head = head.clone();
+    let audit = seal_audit(prepared, &mut next_head, &mut receipt);
+    let savepoint = Statement::Exec {
+        sql: "SAVEPOINT cs",
+        params: vec![],
+        expect: Expect::Any,
+    };
+    let mut jobs = Vec::new();
+    push_jobs(
+        conn,
+        std::iter::once(&savepoint)
+            .chain(prepared.statements.iter())
+            .chain(&audit),
+        &mut jobs,
+    )
+    .await?;
+    match run_jobs(conn, &jobs).await {
         None => {
             conn.batch_execute("RELEASE cs").await.map_err(backend)?;
             *head = next_head;
