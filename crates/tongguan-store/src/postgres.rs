@@ -60,6 +60,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// The row-count expectation of inserts generated here (bulk and merged rows).
+static ANY_ROWS: Expect = Expect::Any;
+
 /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).
 const BULK_ROWS: usize = 1000;
 
@@ -432,11 +435,21 @@ fn plain_insert(sql: &str, width: usize) -> Option<&str> {
         return None;
     }
     let (head, values) = sql.split_once(" VALUES (")?;
-    let expected = (1..=width)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    (values.strip_suffix(')')? == expected).then_some(head)
+    // `$1, $2, …, $width)`, checked without building the expected text: this runs for every
+    // statement of every batch on the writer.
+    let mut rest = values.strip_suffix(')')?;
+    for i in 1..=width {
+        rest = rest.strip_prefix('$')?;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if rest[..digits].parse::<usize>().ok()? != i {
+            return None;
+        }
+        rest = &rest[digits..];
+        if i < width {
+            rest = rest.strip_prefix(", ")?;
+        }
+    }
+    rest.is_empty().then_some(head)
 }
 
 /// Only inserts that cannot fail on a row count (no update, upsert or returning), and
@@ -496,7 +509,6 @@ async fn merged_insert_jobs<'a>(
     column: impl Iterator<Item = &'a Statement>,
     jobs: &mut Vec<Job<'a>>,
 ) -> Result<()> {
-    static ANY: Expect = Expect::Any;
     let mut head = String::new();
     let mut width = 0;
     let mut rows: Vec<&[Val]> = Vec::new();
@@ -558,7 +570,7 @@ async fn merged_insert_jobs<'a>(
                 .cloned()
                 .collect::<Vec<_>>()
                 .into(),
-            kind: JobKind::Exec(&ANY),
+            kind: JobKind::Exec(&ANY_ROWS),
         });
     }
     Ok(())
@@ -594,7 +606,6 @@ async fn push_jobs<'a>(
     stmts: impl Iterator<Item = &'a Statement>,
     jobs: &mut Vec<Job<'a>>,
 ) -> Result<()> {
-    static ANY: Expect = Expect::Any;
     for st in stmts {
         match st {
             Statement::Guard { sql, params, what } => jobs.push(Job {
@@ -625,7 +636,7 @@ async fn push_jobs<'a>(
                     jobs.push(Job {
                         stmt: conn.prepare_cached(&sql).await.map_err(backend)?,
                         params: chunk.iter().flatten().cloned().collect::<Vec<_>>().into(),
-                        kind: JobKind::Exec(&ANY),
+                        kind: JobKind::Exec(&ANY_ROWS),
                     });
                 }
             }
@@ -697,5 +708,42 @@ async fn apply(conn: &Object, prepared: &Prepared, head: &mut (i64, String)) -> 
                 .map_err(backend)?;
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_insert;
+
+    #[test]
+    fn only_inserts_of_parameters_in_order_can_take_more_rows() {
+        let sql = "INSERT INTO t (a, b, c) VALUES ($1, $2, $3)";
+        assert_eq!(plain_insert(sql, 3), Some("INSERT INTO t (a, b, c)"));
+        assert_eq!(plain_insert(sql, 2), None, "a parameter left over");
+        assert_eq!(plain_insert(sql, 4), None, "a parameter missing");
+        assert_eq!(
+            plain_insert("INSERT INTO t (a, b) VALUES ($2, $1)", 2),
+            None,
+            "parameters out of order"
+        );
+        assert_eq!(
+            plain_insert("INSERT INTO t (a, b) VALUES ($1, now())", 1),
+            None,
+            "an expression"
+        );
+        assert_eq!(
+            plain_insert("INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING", 1),
+            None,
+            "an upsert"
+        );
+        assert_eq!(plain_insert("UPDATE t SET a = $1", 1), None);
+        let wide = format!(
+            "INSERT INTO t VALUES ({})",
+            (1..=12)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert_eq!(plain_insert(&wide, 12), Some("INSERT INTO t"));
     }
 }
