@@ -26,7 +26,7 @@ pub struct VersionInfo {
 /// In-memory view of the versions in force, for lookups, text search and validation.
 ///
 /// Built once from every stored version ([`Catalog::build`]); queries never allocate on
-/// [`Catalog::get`] / [`Catalog::contains`] (binary search over entries sorted by code).
+/// [`Catalog::get`] / [`Catalog::contains`] (a hash index over the entries sorted by code).
 #[derive(Clone)]
 pub struct Catalog {
     tables: Vec<Table>,
@@ -45,6 +45,9 @@ struct Table {
     code_lens: Vec<usize>,
     /// Parent code → indices of its children (ascending = code order).
     children: HashMap<String, Vec<usize>>,
+    /// Code → index: declarations look codes up dozens of times each, and a binary search
+    /// over the wide entries missed the cache at every step (7 % of a submission's CPU).
+    by_code: HashMap<String, usize>,
 }
 
 impl Table {
@@ -55,7 +58,9 @@ impl Table {
         let mut haystacks = Vec::with_capacity(entries.len());
         let mut code_lens = Vec::with_capacity(entries.len());
         let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_code = HashMap::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
+            by_code.insert(e.code.clone(), i);
             let code = e.code.to_lowercase();
             code_lens.push(code.len());
             let mut hay = code;
@@ -73,6 +78,7 @@ impl Table {
             haystacks,
             code_lens,
             children,
+            by_code,
         }
     }
 }
@@ -179,11 +185,8 @@ impl Catalog {
 
     /// The entry with exactly this code (case-sensitive) in the version in force.
     pub fn get(&self, dataset: DatasetId, code: &str) -> Option<&RefEntry> {
-        let entries = &self.table(dataset).entries;
-        entries
-            .binary_search_by(|e| e.code.as_str().cmp(code))
-            .ok()
-            .map(|i| &entries[i])
+        let table = self.table(dataset);
+        table.by_code.get(code).map(|&i| &table.entries[i])
     }
 
     /// Whether `code` exists in the version in force.

@@ -516,6 +516,15 @@ fn instruction_params(r: &InstructionRow) -> Vec<Val> {
 }
 
 impl Op {
+    /// The statements of this op, moving the large strings of the ops every submission
+    /// carries instead of copying them.
+    pub(crate) fn into_statements(self, out: &mut Vec<Statement>) {
+        match self {
+            Op::InsertOutbox(rows) => out.push(crate::outbox::outbox_rows(rows)),
+            op => op.statements(out),
+        }
+    }
+
     pub(crate) fn statements(&self, out: &mut Vec<Statement>) {
         match self {
             Op::InsertDeclaration(d) => {
@@ -792,7 +801,7 @@ impl Op {
                     })
                     .collect(),
             }),
-            Op::InsertOutbox(rows) => out.push(crate::outbox::outbox_rows(rows)),
+            Op::InsertOutbox(rows) => out.push(crate::outbox::outbox_rows(rows.clone())),
             Op::SetOutboxCursor { name, seq } => out.push(crate::outbox::set_cursor(name, *seq)),
             Op::PutSubscription { row, expected_version } => {
                 out.push(crate::outbox::put_subscription(row, *expected_version))
@@ -926,15 +935,15 @@ impl Op {
 }
 
 impl IdempotencyRecord {
-    pub(crate) fn statement(&self) -> Statement {
+    pub(crate) fn into_statement(self) -> Statement {
         exec(
             "INSERT INTO idempotency (actor_id, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             vec![
                 self.actor_id.to_string().into(),
-                self.key.clone().into(),
-                self.request_hash.clone().into(),
+                self.key.into(),
+                self.request_hash.into(),
                 i64::from(self.status).into(),
-                self.body.clone().into(),
+                self.body.into(),
                 micros(self.created_at).into(),
             ],
         )

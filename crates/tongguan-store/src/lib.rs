@@ -238,22 +238,27 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     pub(crate) fn new(cs: Changeset) -> Prepared {
+        let Changeset {
+            ops,
+            audit,
+            idempotency,
+        } = cs;
         Prepared {
-            statements: statements(&cs),
-            audit: cs.audit,
+            statements: statements(ops, idempotency),
+            audit,
         }
     }
 }
 
-pub(crate) fn statements(cs: &Changeset) -> Vec<Statement> {
-    let mut out = Vec::with_capacity(cs.ops.len() + 2);
+pub(crate) fn statements(ops: Vec<Op>, idempotency: Option<IdempotencyRecord>) -> Vec<Statement> {
+    let mut out = Vec::with_capacity(ops.len() + 2);
     // The key first: a concurrent retry of the same call must fail on the key (and be
     // answered with the stored reply), not on a unique field of the record it repeats.
-    if let Some(idem) = &cs.idempotency {
-        out.push(idem.statement());
+    if let Some(idem) = idempotency {
+        out.push(idem.into_statement());
     }
-    for op in &cs.ops {
-        op.statements(&mut out);
+    for op in ops {
+        op.into_statements(&mut out);
     }
     // Guards look at the state after the changeset's own writes.
     out.sort_by_key(|s| matches!(s, Statement::Guard { .. }));

@@ -101,7 +101,7 @@ fn json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_string())
 }
 
-pub(crate) fn outbox_rows(rows: &[OutboxRow]) -> Statement {
+pub(crate) fn outbox_rows(rows: Vec<OutboxRow>) -> Statement {
     Statement::Bulk {
         table: "outbox",
         columns: &[
@@ -118,20 +118,20 @@ pub(crate) fn outbox_rows(rows: &[OutboxRow]) -> Statement {
             "data",
         ],
         rows: rows
-            .iter()
+            .into_iter()
             .map(|r| {
                 vec![
                     r.id.to_string().into(),
                     micros(r.at).into(),
-                    r.kind.clone().into(),
+                    r.kind.into(),
                     r.enterprise_id.map(|i| i.to_string()).into(),
-                    r.terminal.clone().into(),
-                    r.port.clone().into(),
+                    r.terminal.into(),
+                    r.port.into(),
                     json(&r.customs).into(),
                     r.declaration_id.map(|i| i.to_string()).into(),
-                    r.bill_no.clone().into(),
+                    r.bill_no.into(),
                     json(&r.containers).into(),
-                    r.data.clone().into(),
+                    r.data.into(),
                 ]
             })
             .collect(),

@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0009_lz4",
         include_str!("../migrations/postgres/0009_lz4.sql"),
     ),
+    (
+        10,
+        "0010_declaration_indexes",
+        include_str!("../migrations/postgres/0010_declaration_indexes.sql"),
+    ),
 ];
 
 /// The row-count expectation of inserts generated here (bulk and merged rows).

@@ -3,6 +3,7 @@
 //! read takes microseconds, less than handing it to another thread) or, for scans, on the
 //! blocking pool.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -58,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "0009_lz4",
         include_str!("../migrations/sqlite/0009_lz4.sql"),
+    ),
+    (
+        10,
+        "0010_declaration_indexes",
+        include_str!("../migrations/sqlite/0010_declaration_indexes.sql"),
     ),
 ];
 
@@ -222,6 +228,7 @@ impl SqliteStore {
                     conn,
                     head,
                     max_batch,
+                    bulk_sql: HashMap::new(),
                 }
                 .run(rx);
                 writer_stop.store(true, std::sync::atomic::Ordering::Release);
@@ -400,6 +407,9 @@ struct Writer {
     /// Last sealed audit row: (seq, hash).
     head: (i64, String),
     max_batch: usize,
+    /// The INSERT text of each bulk shape, built once (formatting it per statement cost 3 %
+    /// of the writer thread).
+    bulk_sql: HashMap<(&'static str, &'static [&'static str]), String>,
 }
 
 impl Writer {
@@ -567,14 +577,16 @@ impl Writer {
                 columns,
                 rows,
             } => {
-                let placeholders: Vec<String> =
-                    (1..=columns.len()).map(|i| format!("?{i}")).collect();
-                let sql = format!(
-                    "INSERT INTO {table} ({}) VALUES ({})",
-                    columns.join(", "),
-                    placeholders.join(", ")
-                );
-                let mut stmt = self.conn.prepare_cached(&sql).map_err(backend)?;
+                let sql = self.bulk_sql.entry((table, columns)).or_insert_with(|| {
+                    let placeholders: Vec<String> =
+                        (1..=columns.len()).map(|i| format!("?{i}")).collect();
+                    format!(
+                        "INSERT INTO {table} ({}) VALUES ({})",
+                        columns.join(", "),
+                        placeholders.join(", ")
+                    )
+                });
+                let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
                 for row in rows {
                     stmt.execute(params_from_iter(row.iter()))
                         .map_err(map_write_error)?;

@@ -111,12 +111,41 @@ impl Clearance {
     }
 
     fn index(&self, declarations: &[Declaration]) {
+        self.apply_gate(declarations.iter().map(GateUpdate::of));
+    }
+
+    fn apply_gate(&self, updates: impl IntoIterator<Item = GateUpdate>) {
         let mut gate = match self.gate.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        for d in declarations {
-            let entry = GateEntry {
+        for u in updates {
+            for c in u.containers {
+                let list = gate.entry(c).or_default();
+                list.retain(|e| e.declaration_id != u.declaration_id);
+                if let Some(entry) = &u.entry {
+                    list.push(entry.clone());
+                }
+            }
+        }
+    }
+}
+
+/// What a declaration changes in the gate index, taken before the declaration moves into
+/// its write and applied once that is committed (so the write need not copy it).
+struct GateUpdate {
+    declaration_id: Uuid,
+    containers: Vec<String>,
+    /// None for a draft: terminals learn nothing of it.
+    entry: Option<GateEntry>,
+}
+
+impl GateUpdate {
+    fn of(d: &Declaration) -> GateUpdate {
+        GateUpdate {
+            declaration_id: d.id,
+            containers: d.content.containers(),
+            entry: (d.status != Status::Draft).then(|| GateEntry {
                 declaration_id: d.id,
                 direction: d.content.direction,
                 status: d.status,
@@ -124,14 +153,7 @@ impl Clearance {
                 released_at: d.released_at,
                 arrived_at: d.arrived_at,
                 port: d.content.head.domestic_port.trim().to_ascii_uppercase(),
-            };
-            for c in d.content.containers() {
-                let list = gate.entry(c).or_default();
-                list.retain(|e| e.declaration_id != d.id);
-                if d.status != Status::Draft {
-                    list.push(entry.clone());
-                }
-            }
+            }),
         }
     }
 }
@@ -386,18 +408,18 @@ impl App {
                 true,
             )
             .await?;
-        let draft = Declaration::draft(
-            new_id(),
-            pre_entry_no,
-            owner.id,
-            declarant,
-            input.content.clone(),
-            now,
-        );
+        let id = new_id();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut d = draft.clone();
+            let mut d = Declaration::draft(
+                id,
+                pre_entry_no.clone(),
+                owner.id,
+                declarant,
+                input.content.clone(),
+                now,
+            );
             let mut events = vec![Event {
                 declaration_id: d.id,
                 at: now,
@@ -421,12 +443,10 @@ impl App {
                 &format!("declaration/{}", d.id),
                 &format!("{} -> {}", Status::Draft.as_str(), d.status.as_str()),
             );
-            let mut ops = vec![
-                Op::InsertDeclaration(Box::new(d.clone())),
-                Op::InsertEvents(events),
-            ];
-            ops.extend(extra);
             let view = self.declaration_view(ctx, d.clone());
+            let gate = GateUpdate::of(&d);
+            let mut ops = vec![Op::InsertDeclaration(Box::new(d)), Op::InsertEvents(events)];
+            ops.extend(extra);
             match self
                 .commit_reply(ctx, Changeset::new(ops, audit), 201, &view, None)
                 .await
@@ -437,7 +457,7 @@ impl App {
                 Err(e) => return Err(e),
                 Ok(reply) => {
                     if !reply.replayed {
-                        self.clearance.index(std::slice::from_ref(&d));
+                        self.clearance.apply_gate([gate]);
                     }
                     return Ok(reply);
                 }
@@ -889,8 +909,10 @@ impl App {
             &format!("declaration/{}", d.id),
             &format!("{reason} ({} -> {})", before.as_str(), d.status.as_str()),
         );
+        let view = self.declaration_view(ctx, d.clone());
+        let gate = GateUpdate::of(&d);
         let mut ops = vec![Op::UpdateDeclaration {
-            declaration: Box::new(d.clone()),
+            declaration: Box::new(d),
             expected_version,
             replace_containers,
         }];
@@ -898,12 +920,11 @@ impl App {
             ops.push(Op::InsertEvents(events));
         }
         ops.extend(extra);
-        let view = self.declaration_view(ctx, d.clone());
         let reply = self
             .commit_reply(ctx, Changeset::new(ops, audit), 200, &view, None)
             .await?;
         if !reply.replayed {
-            self.clearance.index(std::slice::from_ref(&d));
+            self.clearance.apply_gate([gate]);
         }
         Ok(reply)
     }
