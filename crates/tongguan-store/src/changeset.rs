@@ -525,7 +525,9 @@ impl Op {
         }
     }
 
-    pub(crate) fn statements(&self, out: &mut Vec<Statement>) {
+    /// The borrowed form behind [`Op::into_statements`] for the ops it does not move (its
+    /// `InsertOutbox` arm is there for completeness; `into_statements` moves those rows).
+    fn statements(&self, out: &mut Vec<Statement>) {
         match self {
             Op::InsertDeclaration(d) => {
                 out.push(exec(
