@@ -12,6 +12,8 @@
 //! 3. The same while declarations are submitted in the background at half the issue's
 //!    throughput target (`TONGGUAN_BENCH_LOAD_SQLITE`, default 5,000/s;
 //!    `TONGGUAN_BENCH_LOAD_POSTGRES`, default 1,500/s).
+//! 4. The declaration list's first page as the enterprise's clerk and as an administrator
+//!    (how a list page changes with the stored volume).
 //!
 //! `cargo bench -p tongguan-server --bench clearance`; each measurement also prints a JSON
 //! line. Numbers in BENCHMARKS.md.
@@ -32,13 +34,15 @@ use tongguan_domain::declaration::{
 use tongguan_domain::identity::{Actor, Role, system_actor};
 use tongguan_domain::manifest::{ArrivalReportInput, Bill, ManifestInput};
 use tongguan_refdata::DatasetId;
-use tongguan_server::app::clearance::NewDeclaration;
+use tongguan_server::app::clearance::{DeclarationQuery, NewDeclaration};
 use tongguan_server::app::{App, Ctx, IdempotencyKey, SystemClock};
 use tongguan_server::config::Config;
 use tongguan_store::{Changeset, InstructionRow, Op, Store, StoreOptions};
 use uuid::Uuid;
 
 const CONCURRENCY: usize = 256;
+/// Calls of each declaration list measured per volume.
+const LIST_CALLS: usize = 20;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -487,8 +491,46 @@ impl Bench {
                 ms(percentile(&loaded, 0.99)),
                 ms(percentile(&loaded, 0.999))
             );
+            // 4. The declaration list's first page (50), as the enterprise's clerk (every
+            // stored declaration is its own) and as an administrator, nothing else running.
+            let admin = Ctx {
+                actor: Actor {
+                    user_id: Uuid::now_v7(),
+                    username: "bench.admin".into(),
+                    role: Role::Admin,
+                    enterprise_id: None,
+                    district: None,
+                    terminals: vec![],
+                },
+                ..self.clerk.clone()
+            };
+            let mut pages = Vec::new();
+            for who in [&self.clerk, &admin] {
+                let mut lat = Vec::new();
+                for _ in 0..LIST_CALLS {
+                    let t = Instant::now();
+                    let page = self
+                        .app
+                        .list_declarations(who, &DeclarationQuery::default())
+                        .await
+                        .expect("list");
+                    lat.push(t.elapsed());
+                    assert_eq!(page.len(), 50, "a full first page");
+                }
+                lat.sort();
+                pages.push(lat);
+            }
             println!(
-                "{{\"backend\":\"{label}\",\"stored\":{volume},\"window\":{},\"submit_per_s\":{rate:.0},\"submit_p99_ms\":{:.3},\"arrival_release_idle_p50_ms\":{:.3},\"arrival_release_idle_p99_ms\":{:.3},\"load_per_s\":{achieved:.0},\"arrival_release_loaded_p50_ms\":{:.3},\"arrival_release_loaded_p99_ms\":{:.3}}}",
+                "{label} @{volume}: declaration list, first page of 50, {LIST_CALLS} calls each: enterprise clerk p50 {:.2} ms max {:.2} ms; administrator p50 {:.2} ms max {:.2} ms",
+                ms(percentile(&pages[0], 0.5)),
+                ms(percentile(&pages[0], 1.0)),
+                ms(percentile(&pages[1], 0.5)),
+                ms(percentile(&pages[1], 1.0)),
+            );
+            println!(
+                "{{\"backend\":\"{label}\",\"stored\":{volume},\"list_page_clerk_p50_ms\":{:.3},\"list_page_admin_p50_ms\":{:.3},\"window\":{},\"submit_per_s\":{rate:.0},\"submit_p99_ms\":{:.3},\"arrival_release_idle_p50_ms\":{:.3},\"arrival_release_idle_p99_ms\":{:.3},\"load_per_s\":{achieved:.0},\"arrival_release_loaded_p50_ms\":{:.3},\"arrival_release_loaded_p99_ms\":{:.3}}}",
+                ms(percentile(&pages[0], 0.5)),
+                ms(percentile(&pages[1], 0.5)),
                 window.len(),
                 ms(percentile(&lat, 0.99)),
                 ms(percentile(&idle, 0.5)),

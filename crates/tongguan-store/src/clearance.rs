@@ -7,12 +7,14 @@ use tongguan_domain::manifest::Manifest;
 use uuid::Uuid;
 
 use crate::changeset::micros;
-use crate::{InstructionRow, Result, RowLike, Store, corrupt};
+use crate::{InstructionRow, Result, RowLike, Store, Val, corrupt};
 
-/// Filters of a declaration list; `party` limits to declarations it owns or filed.
+/// Filters of a declaration list.
 #[derive(Debug, Clone, Default)]
 pub struct DeclarationFilter {
-    pub party: Option<Uuid>,
+    /// Only declarations owned by one of these enterprises (an enterprise's or a broker's
+    /// scope); `None` for every owner.
+    pub owners: Option<Vec<Uuid>>,
     /// Port customs district prefix for officers' queues, e.g. `53` or `5316`.
     pub district_prefix: Option<String>,
     pub status: Option<Status>,
@@ -106,23 +108,81 @@ impl Store {
         .await
     }
 
+    /// A page of declarations, newest first (ties by id).
+    ///
+    /// Only the conditions the filter has are written, so each backend plans the shape it
+    /// is given: an owner's list walks `declarations_owner` in order, the unscoped lists
+    /// `declarations_created`, a bill `declarations_bill_port`. Several owners (a broker
+    /// and its principals) are one ordered page of each, merged, so the page is the same
+    /// whatever the number of owners and no owner's whole history is sorted.
     pub async fn list_declarations(&self, f: &DeclarationFilter) -> Result<Vec<Declaration>> {
-        self.query(
-            "SELECT body FROM declarations WHERE (CAST($1 AS TEXT) IS NULL OR owner_id = $1 OR declarant_id = $1) AND (CAST($2 AS TEXT) IS NULL OR port_customs LIKE $2) AND (CAST($3 AS TEXT) IS NULL OR status = $3) AND (CAST($4 AS TEXT) IS NULL OR bill_no = $4) AND (CAST($5 AS TEXT) IS NULL OR id IN (SELECT declaration_id FROM declaration_containers WHERE container_no = $5)) AND (CAST($6 AS BIGINT) IS NULL OR created_at >= $6) AND (CAST($7 AS BIGINT) IS NULL OR created_at < $7) ORDER BY created_at DESC, id LIMIT $8 OFFSET $9",
-            vec![
-                f.party.map(|p| p.to_string()).into(),
-                f.district_prefix.as_ref().map(|p| format!("{p}%")).into(),
-                f.status.map(|s| s.as_str()).into(),
-                f.bill_no.clone().into(),
-                f.container_no.clone().into(),
-                f.created_from.map(micros).into(),
-                f.created_to.map(micros).into(),
-                f.limit.into(),
-                f.offset.into(),
-            ],
-            map_declaration,
-        )
-        .await
+        let mut params: Vec<Val> = Vec::new();
+        let mut bind = |v: Val| {
+            params.push(v);
+            format!("${}", params.len())
+        };
+        let mut conditions = String::new();
+        let mut and = |c: String| {
+            conditions.push_str(" AND ");
+            conditions.push_str(&c);
+        };
+        if let Some(p) = &f.district_prefix {
+            and(format!(
+                "port_customs LIKE {}",
+                bind(format!("{p}%").into())
+            ));
+        }
+        if let Some(s) = f.status {
+            and(format!("status = {}", bind(s.as_str().into())));
+        }
+        if let Some(b) = &f.bill_no {
+            and(format!("bill_no = {}", bind(b.clone().into())));
+        }
+        if let Some(c) = &f.container_no {
+            and(format!(
+                "id IN (SELECT declaration_id FROM declaration_containers WHERE container_no = {})",
+                bind(c.clone().into())
+            ));
+        }
+        if let Some(t) = f.created_from {
+            and(format!("created_at >= {}", bind(micros(t).into())));
+        }
+        if let Some(t) = f.created_to {
+            and(format!("created_at < {}", bind(micros(t).into())));
+        }
+        let limit = bind(f.limit.into());
+        let offset = bind(f.offset.into());
+        const ORDER: &str = "ORDER BY created_at DESC, id";
+        let sql = match f.owners.as_deref() {
+            None => format!(
+                "SELECT body FROM declarations WHERE TRUE{conditions} {ORDER} LIMIT {limit} OFFSET {offset}"
+            ),
+            Some([]) => return Ok(Vec::new()),
+            Some([owner]) => {
+                let owner = bind(owner.to_string().into());
+                format!(
+                    "SELECT body FROM declarations WHERE owner_id = {owner}{conditions} {ORDER} LIMIT {limit} OFFSET {offset}"
+                )
+            }
+            Some(owners) => {
+                let upto = bind(f.limit.saturating_add(f.offset).into());
+                let pages: Vec<String> = owners
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| {
+                        let owner = bind(o.to_string().into());
+                        format!(
+                            "SELECT * FROM (SELECT body, created_at, id FROM declarations WHERE owner_id = {owner}{conditions} {ORDER} LIMIT {upto}) AS p{i}"
+                        )
+                    })
+                    .collect();
+                format!(
+                    "SELECT body FROM ({}) AS pages {ORDER} LIMIT {limit} OFFSET {offset}",
+                    pages.join(" UNION ALL ")
+                )
+            }
+        };
+        self.query(sql, params, map_declaration).await
     }
 
     /// Events of a declaration in order, with their global sequence numbers.

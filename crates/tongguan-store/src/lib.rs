@@ -190,16 +190,19 @@ impl Store {
         }
     }
 
-    /// Runs a read query (a scan) and maps each row.
+    /// Runs a read query (a scan) and maps each row. The text may be built per call (the
+    /// declaration list writes only the conditions it has); both backends cache the
+    /// prepared statement by its text.
     pub(crate) async fn query<T: Send + 'static>(
         &self,
-        sql: &'static str,
+        sql: impl Into<std::borrow::Cow<'static, str>>,
         params: Vec<Val>,
         map: fn(&dyn RowLike) -> Result<T>,
     ) -> Result<Vec<T>> {
+        let sql = sql.into();
         match self {
             Store::Sqlite(s) => s.query(sql, params, map).await,
-            Store::Postgres(s) => s.query(sql, params, map).await,
+            Store::Postgres(s) => s.query(&sql, params, map).await,
         }
     }
 

@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0010_declaration_indexes",
         include_str!("../migrations/postgres/0010_declaration_indexes.sql"),
     ),
+    (
+        11,
+        "0011_declaration_list",
+        include_str!("../migrations/postgres/0011_declaration_list.sql"),
+    ),
 ];
 
 /// The row-count expectation of inserts generated here (bulk and merged rows).
@@ -180,7 +185,7 @@ impl PgStore {
 
     pub async fn query<T: Send + 'static>(
         &self,
-        sql: &'static str,
+        sql: &str,
         p: Vec<Val>,
         map: fn(&dyn RowLike) -> Result<T>,
     ) -> Result<Vec<T>> {

@@ -65,6 +65,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0010_declaration_indexes",
         include_str!("../migrations/sqlite/0010_declaration_indexes.sql"),
     ),
+    (
+        11,
+        "0011_declaration_list",
+        include_str!("../migrations/sqlite/0011_declaration_list.sql"),
+    ),
 ];
 
 type Reply = oneshot::Sender<Result<Receipt>>;
@@ -297,14 +302,14 @@ impl SqliteStore {
     /// A scan, on the blocking pool so it does not hold up other requests.
     pub async fn query<T: Send + 'static>(
         &self,
-        sql: &'static str,
+        sql: std::borrow::Cow<'static, str>,
         params: Vec<Val>,
         map: fn(&dyn RowLike) -> Result<T>,
     ) -> Result<Vec<T>> {
         let pool = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let conn = pool.take()?;
-            let result = run_query(&conn, sql, &params, map);
+            let result = run_query(&conn, &sql, &params, map);
             pool.give_back(conn);
             result
         })

@@ -805,13 +805,17 @@ impl App {
         let found = match ctx.actor.role {
             Role::Admin => self.store.list_declarations(&base).await?,
             Role::Officer => {
-                let prefix = ctx.actor.district.as_ref().map(|d| {
-                    let s = d.as_str();
-                    if s.ends_with("00") {
-                        s[..2].to_string()
-                    } else {
-                        s.to_string()
-                    }
+                // An officer's queue is its district's ports. Officers are bound to a
+                // district when created; one without any could see no declaration
+                // (`can_see`), so its queue would be empty, never everyone's.
+                let Some(district) = ctx.actor.district.as_ref() else {
+                    return Ok(Vec::new());
+                };
+                let s = district.as_str();
+                let prefix = Some(if s.ends_with("00") {
+                    s[..2].to_string()
+                } else {
+                    s.to_string()
                 });
                 self.store
                     .list_declarations(&DeclarationFilter {
@@ -820,32 +824,25 @@ impl App {
                     })
                     .await?
             }
+            // What an enterprise user or a broker may see is exactly the declarations owned
+            // by an enterprise of its scope (`can_see`), so the store reads by owner.
             Role::EnterpriseUser | Role::Broker => {
                 let scope = self.scope(ctx).await?;
-                let parties = match &scope {
+                let mut owners = match &scope {
                     EnterpriseScope::Only(ids) => ids.clone(),
                     _ => vec![],
                 };
-                let mut out = Vec::new();
-                for p in parties {
-                    for d in self
-                        .store
-                        .list_declarations(&DeclarationFilter {
-                            party: Some(p),
-                            ..base.clone()
-                        })
-                        .await?
-                    {
-                        if self.can_see(ctx, &scope, &d)
-                            && !out.iter().any(|x: &Declaration| x.id == d.id)
-                        {
-                            out.push(d);
-                        }
-                    }
-                }
-                out.sort_by_key(|d| std::cmp::Reverse(d.created_at));
-                out.truncate(usize::try_from(limit).unwrap_or(50));
-                out
+                owners.sort_unstable();
+                owners.dedup();
+                self.store
+                    .list_declarations(&DeclarationFilter {
+                        owners: Some(owners),
+                        ..base
+                    })
+                    .await?
+                    .into_iter()
+                    .filter(|d| self.can_see(ctx, &scope, d))
+                    .collect()
             }
             Role::TerminalOperator => {
                 return Err(AppError::Forbidden(

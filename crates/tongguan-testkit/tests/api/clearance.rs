@@ -1293,7 +1293,132 @@ async fn officer_decisions(db: Db) {
     );
 }
 
+/// The declaration list is one page of what the caller may see, newest first: a broker's
+/// pages run over all its principals' declarations without gaps or repeats, a revoked
+/// principal drops out of it, and an officer sees only its district's.
+async fn declaration_list_pages(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let broker_ent = t
+        .enterprise("Broker K", 123, "certified", &["customs_broker"])
+        .await;
+    let broker = t
+        .user("broker.k", "broker", Some(broker_ent.id), None, &[])
+        .await;
+    let mut principals = Vec::new();
+    for (n, name) in [(121, "Importer P"), (122, "Importer Q")] {
+        let e = t.enterprise(name, n, "routine", &[]).await;
+        let clerk = t
+            .user(
+                &format!("clerk.{n}"),
+                "enterprise_user",
+                Some(e.id),
+                None,
+                &[],
+            )
+            .await;
+        let auth = clerk
+            .authorise_broker(
+                e.id,
+                &tongguan_client::NewAuthorisation {
+                    broker_id: broker_ent.id,
+                    valid_from: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
+                    valid_until: None,
+                    reason: "agency contract".into(),
+                },
+            )
+            .await
+            .expect("authorise");
+        principals.push((e.id, valid_uscc(n), clerk, auth.id));
+    }
+    let outsider = t.enterprise("Importer O", 124, "routine", &[]).await;
+    let outsider_clerk = t
+        .user("clerk.124", "enterprise_user", Some(outsider.id), None, &[])
+        .await;
+    let draft = |owner: Option<uuid::Uuid>, uscc: &str, i: usize| NewDeclaration {
+        owner_id: owner,
+        content: content(uscc, &format!("COSU62{i:08}"), &[], Direction::Import),
+        submit: false,
+    };
+    // Filed by the broker for either principal, by a principal itself, and by an outsider.
+    let mut visible = Vec::new();
+    let mut of_q = Vec::new();
+    for i in 0..9 {
+        let (id, uscc, clerk, _) = &principals[i % 2];
+        let d = if i % 3 == 2 {
+            clerk.create_declaration(&draft(None, uscc, i)).await
+        } else {
+            broker.create_declaration(&draft(Some(*id), uscc, i)).await
+        }
+        .expect("draft");
+        if i % 2 == 1 {
+            of_q.push(d.declaration.id);
+        }
+        visible.push(d.declaration.id);
+        outsider_clerk
+            .create_declaration(&draft(None, &valid_uscc(124), 100 + i))
+            .await
+            .expect("outsider draft");
+    }
+    let list = |limit: i64, offset: i64| {
+        let broker = &broker;
+        async move {
+            broker
+                .declarations(&DeclarationQuery {
+                    limit: Some(limit),
+                    offset: Some(offset),
+                    ..Default::default()
+                })
+                .await
+                .expect("list")
+        }
+    };
+    let all = list(50, 0).await;
+    let mut got: Vec<_> = all.iter().map(|v| v.declaration.id).collect();
+    got.sort();
+    let mut want = visible.clone();
+    want.sort();
+    assert_eq!(got, want, "exactly the principals' declarations");
+    assert!(
+        all.windows(2).all(|w| {
+            let (a, b) = (&w[0].declaration, &w[1].declaration);
+            a.created_at > b.created_at || (a.created_at == b.created_at && a.id < b.id)
+        }),
+        "newest first, ties by id"
+    );
+    let mut paged = Vec::new();
+    for offset in (0..10).step_by(2) {
+        paged.extend(list(2, offset).await.into_iter().map(|v| v.declaration.id));
+    }
+    assert_eq!(
+        paged,
+        all.iter().map(|v| v.declaration.id).collect::<Vec<_>>(),
+        "pages of two make up the whole list"
+    );
+    // Q ends the agency contract: its declarations leave the broker's list, including the
+    // ones the broker filed.
+    let (q, _, q_clerk, q_auth) = &principals[1];
+    q_clerk
+        .revoke_authorisation(*q, *q_auth, "contract ended")
+        .await
+        .expect("revoke");
+    let after: Vec<_> = list(50, 0).await.iter().map(|v| v.declaration.id).collect();
+    assert_eq!(after.len(), visible.len() - of_q.len());
+    assert!(after.iter().all(|id| !of_q.contains(id)));
+    // An officer's queue is its district's: Shanghai's does not hold Shenzhen's drafts.
+    let shanghai = t
+        .user("officer.sh", "officer", None, Some("2200"), &[])
+        .await;
+    assert!(
+        shanghai
+            .declarations(&DeclarationQuery::default())
+            .await
+            .expect("officer list")
+            .is_empty()
+    );
+}
+
 on_both_databases! {
+    a_declaration_list_is_one_page_of_what_the_caller_may_see => declaration_list_pages,
     officers_return_amend_and_detain => officer_decisions,
     racing_arrivals_never_strand_a_declaration => arrival_races_submission,
     seriously_dishonest_enterprises_are_always_selected => random_selection_by_credit_level,
