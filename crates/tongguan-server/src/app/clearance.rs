@@ -120,6 +120,14 @@ impl Clearance {
             Err(p) => p.into_inner(),
         };
         for u in updates {
+            for c in &u.departed {
+                if let Some(list) = gate.get_mut(c) {
+                    list.retain(|e| e.declaration_id != u.declaration_id);
+                    if list.is_empty() {
+                        gate.remove(c);
+                    }
+                }
+            }
             for c in u.containers {
                 let list = gate.entry(c).or_default();
                 list.retain(|e| e.declaration_id != u.declaration_id);
@@ -136,6 +144,9 @@ impl Clearance {
 struct GateUpdate {
     declaration_id: Uuid,
     containers: Vec<String>,
+    /// Containers the declaration no longer covers (removed by an edit or the complete
+    /// declaration): terminals must stop hearing of it for them.
+    departed: Vec<String>,
     /// None for a draft: terminals learn nothing of it.
     entry: Option<GateEntry>,
 }
@@ -145,6 +156,7 @@ impl GateUpdate {
         GateUpdate {
             declaration_id: d.id,
             containers: d.content.containers(),
+            departed: Vec::new(),
             entry: (d.status != Status::Draft).then(|| GateEntry {
                 declaration_id: d.id,
                 direction: d.content.direction,
@@ -187,7 +199,9 @@ struct Record<'a> {
     before: Status,
     action: &'static str,
     reason: &'a str,
-    replace_containers: bool,
+    /// The containers before a change that may rewrite them (an edit, the complete
+    /// declaration); `None` when they stay.
+    containers_before: Option<Vec<String>>,
     /// Further ops committed with the change (guards, ledger postings).
     extra: Vec<Op>,
 }
@@ -865,6 +879,7 @@ impl App {
         }
         let before = d.status;
         let expected = d.version;
+        let containers_before = step.replace_containers.then(|| d.content.containers());
         let events = d
             .handle(&step.cmd, &ctx.actor_label(), step.reason, self.now())
             .map_err(refusal)?;
@@ -878,7 +893,7 @@ impl App {
                 before,
                 action: step.action,
                 reason: step.reason,
-                replace_containers: step.replace_containers,
+                containers_before,
                 extra: settlement,
             },
         )
@@ -897,7 +912,7 @@ impl App {
             before,
             action,
             reason,
-            replace_containers,
+            containers_before,
             extra,
         } = r;
         let audit = self.audit_draft(
@@ -907,7 +922,13 @@ impl App {
             &format!("{reason} ({} -> {})", before.as_str(), d.status.as_str()),
         );
         let view = self.declaration_view(ctx, d.clone());
-        let gate = GateUpdate::of(&d);
+        let mut gate = GateUpdate::of(&d);
+        let replace_containers = containers_before.is_some();
+        gate.departed = containers_before
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| !gate.containers.contains(c))
+            .collect();
         let mut ops = vec![Op::UpdateDeclaration {
             declaration: Box::new(d),
             expected_version,
@@ -994,7 +1015,7 @@ impl App {
                         before,
                         action: "declaration.submit",
                         reason: "submitted by the declarant",
-                        replace_containers: false,
+                        containers_before: None,
                         extra,
                     },
                 )

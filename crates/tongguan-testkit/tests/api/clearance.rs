@@ -1188,13 +1188,13 @@ async fn officer_decisions(db: Db) {
     );
 
     // Returned for correction, corrected, resubmitted; the customs number stays.
-    manifest(&w.importer, "COSU6100000010", &[CONTAINER]).await;
+    manifest(&w.importer, "COSU6100000010", &[CONTAINER, CONTAINER_2]).await;
     let d = w
         .importer
         .create_declaration(&submit(content(
             &w.uscc,
             "COSU6100000010",
-            &[CONTAINER],
+            &[CONTAINER, CONTAINER_2],
             Direction::Import,
         )))
         .await
@@ -1228,6 +1228,21 @@ async fn officer_decisions(db: Db) {
         .await
         .expect("resubmit");
     assert_eq!(again.declaration.customs_no, no);
+    // The correction dropped the second container: the gate no longer names this
+    // declaration for it.
+    assert_eq!(
+        w.terminal.gate(CONTAINER).await.expect("gate").declarations,
+        vec![d.declaration.id]
+    );
+    assert!(
+        w.terminal
+            .gate(CONTAINER_2)
+            .await
+            .expect("gate")
+            .declarations
+            .is_empty(),
+        "a container removed by the correction is not held by it"
+    );
 
     // An amendment waits for the officer, then replaces the content.
     fixed.head.marks_and_remarks = Some("N/M".into());
