@@ -2,7 +2,7 @@
 //! `TONGGUAN_BENCH_DATABASE_URL` (or `TONGGUAN_TEST_DATABASE_URL`) is set, PostgreSQL.
 //!
 //! For each stored volume (`TONGGUAN_BENCH_VOLUMES`, e.g. `1000,100000,1000000`; default: an
-//! empty store), after filling the store up to it:
+//! empty store), after filling the store up to it and starting the app again on it (timed):
 //! 1. Five-item import declarations submitted and accepted (validated, risk-assessed with
 //!    10,000 active control instructions, taxed, numbered, stored with events, outbox
 //!    messages, audit and idempotency record) per second, from 256 concurrent callers,
@@ -422,6 +422,18 @@ impl Bench {
                 );
                 self.next = volume;
             }
+            // 0. A restart at this volume: what a server start costs as the store grows
+            // (reference data, control instructions, sequences, the gate index).
+            let t = Instant::now();
+            self.app = App::start(
+                self.app.store.clone(),
+                self.app.config.clone(),
+                Arc::new(SystemClock),
+            )
+            .await
+            .expect("restart");
+            let start_s = t.elapsed().as_secs_f64();
+            println!("{label} @{volume}: app start on the filled store {start_s:.2} s");
             // 1. Submit-and-accept flat out.
             let window = self.next..self.next + plan.window;
             self.ensure_manifests(window.end + plan.window).await;
@@ -528,7 +540,7 @@ impl Bench {
                 ms(percentile(&pages[1], 1.0)),
             );
             println!(
-                "{{\"backend\":\"{label}\",\"stored\":{volume},\"list_page_clerk_p50_ms\":{:.3},\"list_page_admin_p50_ms\":{:.3},\"window\":{},\"submit_per_s\":{rate:.0},\"submit_p99_ms\":{:.3},\"arrival_release_idle_p50_ms\":{:.3},\"arrival_release_idle_p99_ms\":{:.3},\"load_per_s\":{achieved:.0},\"arrival_release_loaded_p50_ms\":{:.3},\"arrival_release_loaded_p99_ms\":{:.3}}}",
+                "{{\"backend\":\"{label}\",\"stored\":{volume},\"list_page_clerk_p50_ms\":{:.3},\"list_page_admin_p50_ms\":{:.3},\"start_s\":{start_s:.3},\"window\":{},\"submit_per_s\":{rate:.0},\"submit_p99_ms\":{:.3},\"arrival_release_idle_p50_ms\":{:.3},\"arrival_release_idle_p99_ms\":{:.3},\"load_per_s\":{achieved:.0},\"arrival_release_loaded_p50_ms\":{:.3},\"arrival_release_loaded_p99_ms\":{:.3}}}",
                 ms(percentile(&pages[0], 0.5)),
                 ms(percentile(&pages[1], 0.5)),
                 window.len(),

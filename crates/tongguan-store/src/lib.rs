@@ -26,7 +26,7 @@ pub use changeset::{
     DocumentRow, ExchangeRateRow, Guard, IdempotencyRecord, InstructionRow, LedgerTransferRow, Op,
     Receipt, StoredVersion, TariffVersionRow, TerminalEventRow, UserRecord,
 };
-pub use clearance::{BillState, DeclarationFilter};
+pub use clearance::{BillState, DeclarationFilter, GateRow};
 pub use outbox::{AllowlistRow, AttemptRow, DeliveryRow, DueDelivery, OutboxRow, SubscriptionRow};
 pub use queries::EnterpriseFilter;
 pub use rows::RowLike;

@@ -110,10 +110,6 @@ impl Clearance {
         }
     }
 
-    fn index(&self, declarations: &[Declaration]) {
-        self.apply_gate(declarations.iter().map(GateUpdate::of));
-    }
-
     fn apply_gate(&self, updates: impl IntoIterator<Item = GateUpdate>) {
         let mut gate = match self.gate.write() {
             Ok(g) => g,
@@ -152,6 +148,24 @@ struct GateUpdate {
 }
 
 impl GateUpdate {
+    /// A stored declaration's entry, as the index is rebuilt at start (never a draft).
+    fn from_row(r: tongguan_store::GateRow) -> GateUpdate {
+        GateUpdate {
+            declaration_id: r.declaration_id,
+            containers: r.containers,
+            departed: Vec::new(),
+            entry: Some(GateEntry {
+                declaration_id: r.declaration_id,
+                direction: r.direction,
+                status: r.status,
+                control: r.control_action,
+                released_at: r.released_at,
+                arrived_at: r.arrived_at,
+                port: r.port,
+            }),
+        }
+    }
+
     fn of(d: &Declaration) -> GateUpdate {
         GateUpdate {
             declaration_id: d.id,
@@ -235,8 +249,9 @@ impl App {
     /// Loads control instructions and the gate index at start.
     pub(super) async fn start_clearance(&self) -> AppResult<()> {
         self.recompile_rules().await?;
-        let declarations = self.store.declarations_for_gate_index().await?;
-        self.clearance.index(&declarations);
+        let rows = self.store.gate_index_rows().await?;
+        self.clearance
+            .apply_gate(rows.into_iter().map(GateUpdate::from_row));
         Ok(())
     }
 
@@ -1556,7 +1571,8 @@ impl App {
             .commit_reply(ctx, Changeset::new(ops, audit), 201, &outcome, None)
             .await?;
         if !reply.replayed {
-            self.clearance.index(&changed);
+            self.clearance
+                .apply_gate(changed.iter().map(GateUpdate::of));
         }
         Ok(reply)
     }

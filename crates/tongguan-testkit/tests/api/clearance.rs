@@ -1432,7 +1432,75 @@ async fn declaration_list_pages(db: Db) {
     );
 }
 
+/// Terminals get the same answers after a restart: the gate index is rebuilt from the
+/// store (awaiting arrival, selected for inspection, released on arrival).
+async fn gate_index_after_restart(db: Db) {
+    const CONTAINER_3: &str = "TGHU1234567";
+    let w = world(db, "routine").await;
+    w.officer
+        .create_instruction(&InstructionInput {
+            conditions: tongguan_risk::Conditions {
+                commodity_prefixes: vec!["8471".into()],
+                origin_countries: vec!["USA".into()],
+                ..Default::default()
+            },
+            action: tongguan_risk::ControlAction::PhysicalInspection,
+            selection_rate: Decimal::ONE,
+            valid_from: Utc::now() - Duration::days(1),
+            valid_until: None,
+            reason: "laptops of US origin".into(),
+            version: None,
+        })
+        .await
+        .expect("instruction");
+    let bills = [
+        ("COSU6100000021", CONTAINER),
+        ("COSU6100000022", CONTAINER_2),
+        ("COSU6100000023", CONTAINER_3),
+    ];
+    for (i, (bill, container)) in bills.into_iter().enumerate() {
+        manifest(&w.importer, bill, &[container]).await;
+        let mut c = content(&w.uscc, bill, &[container], Direction::Import);
+        if i == 1 {
+            c.items[0].origin_country = "USA".into();
+        }
+        w.importer
+            .create_declaration(&submit(c))
+            .await
+            .expect("declare");
+    }
+    w.terminal
+        .report_arrival(&arrival(Some("COSU6100000023"), &[]))
+        .await
+        .expect("arrival");
+    let mut before = Vec::new();
+    for (_, container) in bills {
+        before.push(w.terminal.gate(container).await.expect("gate"));
+    }
+    let actions: std::collections::HashSet<String> =
+        before.iter().map(|g| format!("{:?}", g.action)).collect();
+    assert_eq!(actions.len(), 3, "three different answers: {before:?}");
+
+    let t = w.t.reopen().await;
+    let session = t
+        .client
+        .login("gate.yict", "gate.yict-password")
+        .await
+        .expect("login");
+    let terminal = t
+        .client
+        .with_token(session.secret.as_deref().unwrap_or_default());
+    for (g, (_, container)) in before.iter().zip(bills) {
+        assert_eq!(
+            &terminal.gate(container).await.expect("gate after restart"),
+            g,
+            "the same answer for {container} after a restart"
+        );
+    }
+}
+
 on_both_databases! {
+    terminals_get_the_same_answers_after_a_restart => gate_index_after_restart,
     a_declaration_list_is_one_page_of_what_the_caller_may_see => declaration_list_pages,
     officers_return_amend_and_detain => officer_decisions,
     racing_arrivals_never_strand_a_declaration => arrival_races_submission,
