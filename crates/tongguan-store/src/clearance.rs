@@ -79,7 +79,7 @@ pub struct GateRow {
     pub declaration_id: Uuid,
     pub direction: Direction,
     pub status: Status,
-    /// The control action when the declaration was selected (布控), e.g. `inspection`.
+    /// The control action when the declaration was selected (布控), e.g. `physical_inspection`.
     pub control_action: Option<String>,
     pub released_at: Option<DateTime<Utc>>,
     pub arrived_at: Option<DateTime<Utc>>,

@@ -140,8 +140,8 @@ impl Clearance {
 struct GateUpdate {
     declaration_id: Uuid,
     containers: Vec<String>,
-    /// Containers the declaration no longer covers (removed by an edit or the complete
-    /// declaration): terminals must stop hearing of it for them.
+    /// Containers the declaration no longer covers (removed by an edit, an approved
+    /// amendment or the complete declaration): terminals must stop hearing of it for them.
     departed: Vec<String>,
     /// None for a draft: terminals learn nothing of it.
     entry: Option<GateEntry>,
@@ -213,8 +213,8 @@ struct Record<'a> {
     before: Status,
     action: &'static str,
     reason: &'a str,
-    /// The containers before a change that may rewrite them (an edit, the complete
-    /// declaration); `None` when they stay.
+    /// The containers before a change that may rewrite them (an edit, an approved
+    /// amendment, the complete declaration); `None` when they stay.
     containers_before: Option<Vec<String>>,
     /// Further ops committed with the change (guards, ledger postings).
     extra: Vec<Op>,
