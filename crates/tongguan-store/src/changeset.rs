@@ -477,7 +477,7 @@ fn declaration_params(d: &Declaration) -> Vec<Val> {
         micros(d.created_at).into(),
         micros(d.updated_at).into(),
         d.version.into(),
-        json(d).into(),
+        crate::packed::pack(&json(d)).into(),
         d.content
             .head
             .domestic_port
@@ -945,7 +945,7 @@ impl IdempotencyRecord {
                 self.key.into(),
                 self.request_hash.into(),
                 i64::from(self.status).into(),
-                self.body.into(),
+                crate::packed::pack(&self.body).into(),
                 micros(self.created_at).into(),
             ],
         )

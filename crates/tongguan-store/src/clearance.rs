@@ -35,8 +35,17 @@ fn body<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&r.text(i)?).map_err(|e| corrupt(table, e))
 }
 
+/// A declaration body ([`crate::packed`]).
+fn document<T: serde::de::DeserializeOwned>(
+    r: &dyn RowLike,
+    i: usize,
+    table: &'static str,
+) -> Result<T> {
+    serde_json::from_slice(&r.document(i)?).map_err(|e| corrupt(table, e))
+}
+
 fn map_declaration(r: &dyn RowLike) -> Result<Declaration> {
-    body(r, 0, "declarations")
+    document(r, 0, "declarations")
 }
 
 fn map_event(r: &dyn RowLike) -> Result<(i64, Event)> {
@@ -111,7 +120,7 @@ fn map_gate_row(r: &dyn RowLike) -> Result<(GateRow, String)> {
     };
     let status = r.text(2)?;
     let status = Status::parse(&status).ok_or_else(|| corrupt(T, format!("status {status}")))?;
-    let facts: GateFacts = body(r, 4, T)?;
+    let facts: GateFacts = document(r, 4, T)?;
     Ok((
         GateRow {
             declaration_id: Uuid::parse_str(&r.text(0)?).map_err(|e| corrupt(T, e))?,

@@ -14,6 +14,7 @@
 mod changeset;
 mod clearance;
 mod outbox;
+mod packed;
 mod postgres;
 mod queries;
 mod rows;

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0011_declaration_list",
         include_str!("../migrations/postgres/0011_declaration_list.sql"),
     ),
+    (
+        12,
+        "0012_packed_documents",
+        include_str!("../migrations/postgres/0012_packed_documents.sql"),
+    ),
 ];
 
 /// The row-count expectation of inserts generated here (bulk and merged rows).

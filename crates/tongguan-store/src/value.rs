@@ -4,12 +4,20 @@ use std::error::Error;
 
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-/// A statement parameter. The schema uses only TEXT and BIGINT columns, so these suffice.
+/// A statement parameter: the schema's TEXT and BIGINT columns, and the compressed
+/// documents ([`crate::packed`]; BLOB in SQLite, BYTEA in PostgreSQL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Val {
     Null,
     Text(String),
     I64(i64),
+    Bytes(Vec<u8>),
+}
+
+impl From<Vec<u8>> for Val {
+    fn from(b: Vec<u8>) -> Self {
+        Val::Bytes(b)
+    }
 }
 
 impl From<String> for Val {
@@ -40,6 +48,7 @@ impl rusqlite::ToSql for Val {
             Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
             Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Val::I64(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Val::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         })
     }
 }
@@ -54,6 +63,7 @@ impl ToSql for Val {
             Val::Null => Ok(IsNull::Yes),
             Val::Text(s) => s.to_sql_checked(ty, out),
             Val::I64(i) => i.to_sql_checked(ty, out),
+            Val::Bytes(b) => b.to_sql_checked(ty, out),
         }
     }
 

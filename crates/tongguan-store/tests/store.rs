@@ -8,7 +8,7 @@ use tongguan_domain::codes::{
     CustomsRegistrationCode, Uscc, organisation_code_check, uscc_check_character,
 };
 use tongguan_domain::enterprise::{CreditLevel, Enterprise};
-use tongguan_store::{Changeset, Op, Store, StoreError, StoreOptions};
+use tongguan_store::{Changeset, IdempotencyRecord, Op, Store, StoreError, StoreOptions};
 use uuid::Uuid;
 
 fn uscc(n: u32) -> Uscc {
@@ -214,6 +214,80 @@ async fn stale_updates_are_refused_and_chain_survives_restart() {
             .await
             .expect("commit");
         assert_eq!(store.verify_audit_chain().await.expect("walk"), Ok(3));
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_replies_read_back_whether_compressed_or_written_before() {
+    for db in databases() {
+        let store = db.open().await;
+        let actor = Uuid::now_v7();
+        let reply = serde_json::json!({
+            "id": Uuid::now_v7(),
+            "status": "accepted",
+            "name": "深圳通关测试",
+            "items": (1..=5).map(|i| serde_json::json!({"seq": i, "hs_code": "8471300000"})).collect::<Vec<_>>(),
+        })
+        .to_string();
+        let e = enterprise(1);
+        let id = e.id;
+        store
+            .commit(
+                Changeset::new(
+                    vec![Op::InsertEnterprise(e)],
+                    draft(&format!("enterprise/{id}")),
+                )
+                .with_idempotency(Some(IdempotencyRecord {
+                    actor_id: actor,
+                    key: "k-1".into(),
+                    request_hash: "h".into(),
+                    status: 201,
+                    body: reply.clone(),
+                    created_at: now(),
+                })),
+            )
+            .await
+            .expect("commit");
+        let stored = store
+            .idempotency(actor, "k-1")
+            .await
+            .expect("read")
+            .expect("record");
+        assert_eq!((stored.status, stored.body.as_str()), (201, reply.as_str()));
+
+        // A row written before replies were compressed holds the plain JSON.
+        let plain = reply.replace("accepted", "released").replace('\'', "''");
+        let value = match db {
+            Db::Sqlite(_) => format!("'{plain}'"),
+            Db::Postgres(..) => format!("convert_to('{plain}', 'UTF8')"),
+        };
+        store
+            .execute_raw_for_tests(&format!(
+                "UPDATE idempotency SET body = {value} WHERE key = 'k-1'"
+            ))
+            .await
+            .expect("old row");
+        let old = store
+            .idempotency(actor, "k-1")
+            .await
+            .expect("read")
+            .expect("record");
+        assert_eq!(old.body, reply.replace("accepted", "released"));
+
+        // A damaged compressed reply is an error naming the column, not a panic.
+        let damaged = match db {
+            Db::Sqlite(_) => "x'00ffffff7f0102'",
+            Db::Postgres(..) => "'\\x00ffffff7f0102'::bytea",
+        };
+        store
+            .execute_raw_for_tests(&format!(
+                "UPDATE idempotency SET body = {damaged} WHERE key = 'k-1'"
+            ))
+            .await
+            .expect("damage");
+        let err = store.idempotency(actor, "k-1").await.expect_err("damaged");
+        assert!(err.to_string().contains("column 4"), "{err}");
         store.close().await;
     }
 }
