@@ -291,3 +291,34 @@ async fn stored_replies_read_back_whether_compressed_or_written_before() {
         store.close().await;
     }
 }
+
+/// Two servers on one PostgreSQL schema: each writer takes the chain's advisory lock and
+/// reads the head under it, so their batches interleave into one unbroken chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgres_schema_keep_one_audit_chain() {
+    for db in databases() {
+        if let Db::Sqlite(_) = db {
+            continue; // one process owns a SQLite file
+        }
+        let (a, b) = (db.open().await, db.open().await);
+        let calls = (0..200u32).map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            async move {
+                let e = enterprise(i);
+                let id = e.id;
+                store
+                    .commit(Changeset::new(
+                        vec![Op::InsertEnterprise(e)],
+                        draft(&format!("enterprise/{id}")),
+                    ))
+                    .await
+            }
+        });
+        for r in futures::future::join_all(calls).await {
+            r.expect("commit");
+        }
+        assert_eq!(a.verify_audit_chain().await.expect("walk"), Ok(200));
+        a.close().await;
+        b.close().await;
+    }
+}
