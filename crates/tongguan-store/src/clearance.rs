@@ -16,7 +16,8 @@ pub struct DeclarationFilter {
     /// Only declarations owned by one of these enterprises (an enterprise's or a broker's
     /// scope); `None` for every owner.
     pub owners: Option<Vec<Uuid>>,
-    /// Port customs district prefix for officers' queues, e.g. `53` or `5316`.
+    /// Customs district prefix for officers' queues, e.g. `53` or `5316`: declarations whose
+    /// port customs or declaring customs starts with it.
     pub district_prefix: Option<String>,
     pub status: Option<Status>,
     pub bill_no: Option<String>,
@@ -191,9 +192,9 @@ impl Store {
             conditions.push_str(&c);
         };
         if let Some(p) = &f.district_prefix {
+            let p = bind(format!("{p}%").into());
             and(format!(
-                "port_customs LIKE {}",
-                bind(format!("{p}%").into())
+                "(port_customs LIKE {p} OR declaring_customs LIKE {p})"
             ));
         }
         if let Some(s) = f.status {

@@ -834,9 +834,11 @@ impl App {
         let found = match ctx.actor.role {
             Role::Admin => self.store.list_declarations(&base).await?,
             Role::Officer => {
-                // An officer's queue is its district's ports. Officers are bound to a
-                // district when created; one without any could see no declaration
-                // (`can_see`), so its queue would be empty, never everyone's.
+                // An officer's queue is what it may open (`can_see`): declarations at its
+                // district's ports (口岸海关: inspection, release) or declared there
+                // (申报地海关: documentary review). Officers are bound to a district when
+                // created; one without any could see no declaration, so its queue would be
+                // empty, never everyone's.
                 let Some(district) = ctx.actor.district.as_ref() else {
                     return Ok(Vec::new());
                 };

@@ -1419,17 +1419,30 @@ async fn declaration_list_pages(db: Db) {
     let after: Vec<_> = list(50, 0).await.iter().map(|v| v.declaration.id).collect();
     assert_eq!(after.len(), visible.len() - of_q.len());
     assert!(after.iter().all(|id| !of_q.contains(id)));
-    // An officer's queue is its district's: Shanghai's does not hold Shenzhen's drafts.
+    // An officer's queue is its district's: Shanghai's does not hold Shenzhen's drafts, but
+    // holds one declared at Shanghai's Pujiang customs (2201) for goods entering at Shenzhen
+    // — the officer may open it, so it is in the queue.
     let shanghai = t
         .user("officer.sh", "officer", None, Some("2200"), &[])
         .await;
-    assert!(
-        shanghai
-            .declarations(&DeclarationQuery::default())
-            .await
-            .expect("officer list")
-            .is_empty()
-    );
+    let mut declared_in_shanghai = draft(None, &valid_uscc(124), 200);
+    declared_in_shanghai.content.head.declaring_customs = "2201".into();
+    let pujiang = outsider_clerk
+        .create_declaration(&declared_in_shanghai)
+        .await
+        .expect("declared at Pujiang");
+    let queue: Vec<_> = shanghai
+        .declarations(&DeclarationQuery::default())
+        .await
+        .expect("officer list")
+        .into_iter()
+        .map(|v| v.declaration.id)
+        .collect();
+    assert_eq!(queue, vec![pujiang.declaration.id]);
+    shanghai
+        .declaration(pujiang.declaration.id)
+        .await
+        .expect("the officer opens what its queue shows");
 }
 
 /// Terminals get the same answers after a restart: the gate index is rebuilt from the
