@@ -335,6 +335,9 @@ pub struct Changeset {
     pub ops: Vec<Op>,
     pub audit: Vec<AuditDraft>,
     pub idempotency: Option<IdempotencyRecord>,
+    /// Someone is waiting at a gate for it (an arrival report: 秒放 is timed from the
+    /// report): the writer commits it ahead of the changesets queued with it.
+    pub urgent: bool,
 }
 
 impl Changeset {
@@ -343,7 +346,14 @@ impl Changeset {
             ops,
             audit: vec![audit],
             idempotency: None,
+            urgent: false,
         }
+    }
+
+    /// Commit ahead of the changesets queued with it ([`Changeset::urgent`]).
+    pub fn urgent(mut self) -> Self {
+        self.urgent = true;
+        self
     }
 
     pub fn with_idempotency(mut self, record: Option<IdempotencyRecord>) -> Self {

@@ -238,6 +238,7 @@ pub(crate) fn corrupt(table: &'static str, message: impl std::fmt::Display) -> S
 pub(crate) struct Prepared {
     pub(crate) statements: Vec<Statement>,
     pub(crate) audit: Vec<tongguan_domain::audit::AuditDraft>,
+    pub(crate) urgent: bool,
 }
 
 impl Prepared {
@@ -246,12 +247,32 @@ impl Prepared {
             ops,
             audit,
             idempotency,
+            urgent,
         } = cs;
         Prepared {
             statements: statements(ops, idempotency),
             audit,
+            urgent,
         }
     }
+}
+
+/// The urgent changesets of a batch that also holds others, taken out of it so the writer
+/// commits them first, as a batch of their own: an arrival report then waits for one small
+/// commit instead of a whole group of submissions (under 1,500 submissions/s on
+/// PostgreSQL, the wait for the commit was the larger half of an arrival report's p99).
+/// Any order of changesets queued together is a valid serialisation — each caller was
+/// still waiting for its own.
+pub(crate) fn urgent_first<R>(
+    batch: &mut Vec<(Box<Prepared>, R)>,
+) -> Option<Vec<(Box<Prepared>, R)>> {
+    let urgent = batch.iter().filter(|(p, _)| p.urgent).count();
+    if urgent == 0 || urgent == batch.len() {
+        return None;
+    }
+    let (first, rest): (Vec<_>, Vec<_>) = batch.drain(..).partition(|(p, _)| p.urgent);
+    *batch = rest;
+    Some(first)
 }
 
 pub(crate) fn statements(ops: Vec<Op>, idempotency: Option<IdempotencyRecord>) -> Vec<Statement> {

@@ -449,6 +449,9 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            if let Some(mut first) = crate::urgent_first(&mut batch) {
+                self.commit_batch(&mut first);
+            }
             if !batch.is_empty() {
                 self.commit_batch(&mut batch);
             }

@@ -322,3 +322,81 @@ async fn two_instances_on_one_postgres_schema_keep_one_audit_chain() {
         b.close().await;
     }
 }
+
+/// Another session holding what the writer needs, so changesets queue up behind it.
+enum Blocker {
+    Sqlite(rusqlite::Connection),
+    Postgres(tokio_postgres::Client),
+}
+
+impl Blocker {
+    async fn hold(db: &Db) -> Blocker {
+        match db {
+            Db::Sqlite(dir) => {
+                let c = rusqlite::Connection::open(dir.path().join("s.sqlite3")).expect("open");
+                c.execute_batch("BEGIN IMMEDIATE").expect("write lock");
+                Blocker::Sqlite(c)
+            }
+            Db::Postgres(url, schema) => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect");
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!(
+                        "BEGIN; LOCK TABLE {schema}.audit_log IN ACCESS EXCLUSIVE MODE"
+                    ))
+                    .await
+                    .expect("lock");
+                Blocker::Postgres(client)
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            Blocker::Sqlite(c) => c.execute_batch("COMMIT").expect("commit"),
+            Blocker::Postgres(c) => c.batch_execute("COMMIT").await.expect("commit"),
+        }
+    }
+}
+
+/// An urgent changeset (an arrival report) queued behind submissions is committed first,
+/// as soon as the writer is free, not after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urgent_changesets_are_committed_ahead_of_the_queue() {
+    for db in databases() {
+        let store = db.open().await;
+        let commit = |n: u32, urgent: bool| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let e = enterprise(n);
+                let id = e.id;
+                let cs = Changeset::new(
+                    vec![Op::InsertEnterprise(e)],
+                    draft(&format!("enterprise/{id}")),
+                );
+                let cs = if urgent { cs.urgent() } else { cs };
+                store.commit(cs).await.expect("commit").audit_seqs[0]
+            })
+        };
+        let blocker = Blocker::hold(&db).await;
+        // The writer takes the first changeset and waits for the lock with it...
+        let first = commit(0, false);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // ...while twenty submissions and then an arrival report queue up.
+        let queued: Vec<_> = (1..=20).map(|n| commit(n, false)).collect();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let urgent = commit(21, true);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        blocker.release().await;
+        let first = first.await.expect("first");
+        let urgent = urgent.await.expect("urgent");
+        assert_eq!(urgent, first + 1, "the arrival report is committed next");
+        for q in queued {
+            assert!(q.await.expect("queued") > urgent);
+        }
+        assert_eq!(store.verify_audit_chain().await.expect("walk"), Ok(22));
+        store.close().await;
+    }
+}

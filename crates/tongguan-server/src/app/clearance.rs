@@ -1570,7 +1570,13 @@ impl App {
             ),
         );
         let reply = self
-            .commit_reply(ctx, Changeset::new(ops, audit), 201, &outcome, None)
+            .commit_reply(
+                ctx,
+                Changeset::new(ops, audit).urgent(),
+                201,
+                &outcome,
+                None,
+            )
             .await?;
         if !reply.replayed {
             self.clearance

@@ -90,6 +90,7 @@ impl App {
                     }],
                     audit: Vec::new(),
                     idempotency: None,
+                    urgent: false,
                 })
                 .await
                 .map_err(nats_err)?;

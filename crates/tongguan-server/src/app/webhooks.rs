@@ -1106,6 +1106,7 @@ impl App {
                     ],
                     audit: Vec::new(),
                     idempotency: None,
+                    urgent: false,
                 })
                 .await?;
             if any {
@@ -1260,6 +1261,7 @@ impl App {
                 ops,
                 audit,
                 idempotency: None,
+                urgent: false,
             })
             .await;
         match result {
@@ -1281,6 +1283,7 @@ impl App {
                         ],
                         audit: Vec::new(),
                         idempotency: None,
+                        urgent: false,
                     })
                     .await?;
             }
