@@ -335,8 +335,9 @@ pub struct Changeset {
     pub ops: Vec<Op>,
     pub audit: Vec<AuditDraft>,
     pub idempotency: Option<IdempotencyRecord>,
-    /// Someone is waiting at a gate for it (an arrival report: 秒放 is timed from the
-    /// report): the writer commits it ahead of the changesets queued with it.
+    /// Someone is waiting at a gate for it (an arrival report — 秒放 is timed from the
+    /// report — or a gate-in, gate-out or loading event): the writer commits it ahead of
+    /// the changesets queued with it.
     pub urgent: bool,
 }
 

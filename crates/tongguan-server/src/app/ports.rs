@@ -305,7 +305,8 @@ impl App {
         );
         self.commit_reply(
             ctx,
-            Changeset::new(vec![Op::InsertTerminalEvents(vec![row])], audit),
+            // The truck or the crane is waiting for this answer.
+            Changeset::new(vec![Op::InsertTerminalEvents(vec![row])], audit).urgent(),
             200,
             &answer,
             None,
