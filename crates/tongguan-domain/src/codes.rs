@@ -404,6 +404,13 @@ impl Direction {
         }
     }
 
+    /// The inverse of [`Direction::as_str`].
+    pub fn parse(s: &str) -> Option<Direction> {
+        [Direction::Import, Direction::Export]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+
     /// The digit on the 18-digit customs number.
     pub fn flag(self) -> char {
         match self {

@@ -114,11 +114,9 @@ struct GateControl {
 
 fn map_gate_row(r: &dyn RowLike) -> Result<(GateRow, String)> {
     const T: &str = "declarations";
-    let direction = match r.text(1)?.as_str() {
-        "import" => Direction::Import,
-        "export" => Direction::Export,
-        other => return Err(corrupt(T, format!("direction {other}"))),
-    };
+    let direction = r.text(1)?;
+    let direction =
+        Direction::parse(&direction).ok_or_else(|| corrupt(T, format!("direction {direction}")))?;
     let status = r.text(2)?;
     let status = Status::parse(&status).ok_or_else(|| corrupt(T, format!("status {status}")))?;
     let facts: GateFacts = document(r, 4, T)?;
