@@ -167,6 +167,7 @@ impl PgStore {
             conn: Some(writer_conn),
             max_batch: options.max_batch,
             lock: lock_key(schema.unwrap_or("public")),
+            head: None,
         };
         tokio::spawn(writer.run(rx));
         Ok(Self { tx, pool })
@@ -247,6 +248,13 @@ struct Writer {
     conn: Option<Object>,
     max_batch: usize,
     lock: i64,
+    /// The audit chain's head `(seq, hash)` after this writer's last commit, when known.
+    /// With it `BEGIN` and the lock go in the batch's round trip (then `COMMIT`: two);
+    /// without it (at start, after any failure) the head is read under the lock first.
+    /// Another instance appending to the chain meanwhile makes our first audit row collide
+    /// with its `seq` (the primary key): the batch is then rolled back and applied again
+    /// from the head read under the lock, so the chain stays linear.
+    head: Option<(i64, String)>,
 }
 
 impl Writer {
@@ -298,25 +306,14 @@ impl Writer {
     async fn commit_batch(&mut self, batch: &mut Vec<(Box<Prepared>, Reply)>) {
         let started = std::time::Instant::now();
         let lock = self.lock;
+        let known = self.head.take();
         let optimistic = async {
             let conn = self.connection().await?;
-            begin(conn, lock).await.map(|head| (conn, head))
+            apply_all(conn, lock, known, batch).await
         }
         .await;
         let outcome = match optimistic {
-            Err(e) => Err(e),
-            Ok((conn, head)) => match apply_all(conn, batch, &head).await {
-                Ok(Some(receipts)) => conn
-                    .batch_execute("COMMIT")
-                    .await
-                    .map_err(backend)
-                    .map(|()| Some(receipts)),
-                Ok(None) => Ok(None),
-                Err(e) => Err(e),
-            },
-        };
-        let outcome = match outcome {
-            Ok(Some(results)) => Ok(results),
+            Ok(Some(done)) => Ok(done),
             Ok(None) => {
                 metrics::counter!("tongguan_store_batch_retries", "backend" => "postgres")
                     .increment(1);
@@ -325,7 +322,8 @@ impl Writer {
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(results) => {
+            Ok((results, head)) => {
+                self.head = Some(head);
                 metrics::histogram!("tongguan_store_batch_size", "backend" => "postgres")
                     .record(batch.len() as f64);
                 metrics::histogram!("tongguan_store_batch_seconds", "backend" => "postgres")
@@ -347,10 +345,11 @@ impl Writer {
     }
 
     /// The batch again, after a failed optimistic attempt: each changeset in its savepoint.
+    /// Returns each changeset's result and the chain's head after the commit.
     async fn commit_with_savepoints(
         &mut self,
         batch: &[(Box<Prepared>, Reply)],
-    ) -> Result<Vec<Result<Receipt>>> {
+    ) -> Result<(Vec<Result<Receipt>>, (i64, String))> {
         let lock = self.lock;
         let conn = self.connection().await?;
         conn.batch_execute("ROLLBACK").await.map_err(backend)?;
@@ -360,9 +359,12 @@ impl Writer {
             results.push(apply(conn, prepared, &mut head).await);
         }
         conn.batch_execute("COMMIT").await.map_err(backend)?;
-        Ok(results)
+        Ok((results, head))
     }
 }
+
+/// Takes the audit chain's lock for the rest of the transaction.
+const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1)";
 
 /// `BEGIN`, the audit chain's lock, and its head `(seq, hash)`, pipelined: one round trip
 /// (the server runs them in order, so the head is read under the lock). Sent one after the
@@ -370,10 +372,7 @@ impl Writer {
 /// each a wake-up of the server and of the writer on a busy machine, ahead of every batch's
 /// statements.
 async fn begin(conn: &Object, lock: i64) -> Result<(i64, String)> {
-    let lock_stmt = conn
-        .prepare_cached("SELECT pg_advisory_xact_lock($1)")
-        .await
-        .map_err(backend)?;
+    let lock_stmt = conn.prepare_cached(LOCK_SQL).await.map_err(backend)?;
     let head_stmt = conn
         .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .await
@@ -408,14 +407,41 @@ fn seal_audit(
     out
 }
 
-/// Every changeset of the batch pipelined in the open transaction, without savepoints.
-/// `Ok(None)`: something failed (the transaction must be rolled back and the batch retried).
+/// Every changeset of the batch in one transaction without savepoints, then `COMMIT`: two
+/// round trips when the chain's head is `known` (`BEGIN` and the lock go with the batch's
+/// statements), else three (`begin` first). `Ok(None)`: something failed; the transaction
+/// must be rolled back and the batch applied again.
+///
+/// Why: every round trip is a wake-up of the server and of the writer on a busy two-core
+/// machine, and the writer is sequential — a batch's round trips are the wait of every
+/// caller queued behind it (an arrival report's commit wait was the larger half of its p99
+/// under load). `COMMIT` cannot join the pipeline: a version or guard failure is found by
+/// the writer from the answers (a row count, a returned row), not by the server, so the
+/// server would commit it.
 async fn apply_all(
     conn: &Object,
+    lock: i64,
+    known: Option<(i64, String)>,
     batch: &[(Box<Prepared>, Reply)],
-    head: &(i64, String),
-) -> Result<Option<Vec<Result<Receipt>>>> {
-    let mut next_head = head.clone();
+) -> Result<Option<(Vec<Result<Receipt>>, (i64, String))>> {
+    let mut jobs = Vec::new();
+    let head = match known {
+        Some(head) => {
+            jobs.push(Job {
+                stmt: None,
+                params: Vec::new().into(),
+                kind: JobKind::Simple("BEGIN"),
+            });
+            jobs.push(Job {
+                stmt: Some(conn.prepare_cached(LOCK_SQL).await.map_err(backend)?),
+                params: vec![Val::I64(lock)].into(),
+                kind: JobKind::Exec(&ANY_ROWS),
+            });
+            head
+        }
+        None => begin(conn, lock).await?,
+    };
+    let mut next_head = head;
     let mut receipts = Vec::with_capacity(batch.len());
     let mut audits = Vec::with_capacity(batch.len());
     for (prepared, _) in batch {
@@ -423,7 +449,6 @@ async fn apply_all(
         audits.push(seal_audit(prepared, &mut next_head, &mut receipt));
         receipts.push(Ok(receipt));
     }
-    let mut jobs = Vec::new();
     let sequences: Vec<Vec<&Statement>> = batch
         .iter()
         .zip(&audits)
@@ -449,7 +474,11 @@ async fn apply_all(
         }
         k = end;
     }
-    Ok(run_jobs(conn, &jobs).await.is_none().then_some(receipts))
+    if run_jobs(conn, &jobs).await.is_some() {
+        return Ok(None);
+    }
+    conn.batch_execute("COMMIT").await.map_err(backend)?;
+    Ok(Some((receipts, next_head)))
 }
 
 /// `INSERT INTO t (a, b) VALUES ($1, $2)`: the part before `VALUES` when the values are
@@ -587,7 +616,7 @@ async fn merged_insert_jobs<'a>(
         rest = tail;
         let sql = multi_row_insert(&head, width, chunk.len());
         jobs.push(Job {
-            stmt: conn.prepare_cached(&sql).await.map_err(backend)?,
+            stmt: Some(conn.prepare_cached(&sql).await.map_err(backend)?),
             params: chunk
                 .iter()
                 .flat_map(|r| r.iter())
@@ -613,14 +642,17 @@ fn multi_row_insert(head: &str, width: usize, rows: usize) -> String {
 
 /// One statement ready to send: a write or a guard (must return no row).
 struct Job<'a> {
-    stmt: tokio_postgres::Statement,
+    /// `None` for a simple-protocol command (`BEGIN`, `COMMIT`).
+    stmt: Option<tokio_postgres::Statement>,
     params: std::borrow::Cow<'a, [Val]>,
     kind: JobKind<'a>,
 }
 
+#[derive(Clone, Copy)]
 enum JobKind<'a> {
     Exec(&'a Expect),
     Guard(&'a str),
+    Simple(&'static str),
 }
 
 /// Prepares (cached) the statements of a changeset; guards come last in a changeset's
@@ -633,7 +665,7 @@ async fn push_jobs<'a>(
     for st in stmts {
         match st {
             Statement::Guard { sql, params, what } => jobs.push(Job {
-                stmt: conn.prepare_cached(sql).await.map_err(backend)?,
+                stmt: Some(conn.prepare_cached(sql).await.map_err(backend)?),
                 params: params.as_slice().into(),
                 kind: JobKind::Guard(what),
             }),
@@ -642,7 +674,7 @@ async fn push_jobs<'a>(
                 params,
                 expect,
             } => jobs.push(Job {
-                stmt: conn.prepare_cached(sql).await.map_err(backend)?,
+                stmt: Some(conn.prepare_cached(sql).await.map_err(backend)?),
                 params: params.as_slice().into(),
                 kind: JobKind::Exec(expect),
             }),
@@ -658,7 +690,7 @@ async fn push_jobs<'a>(
                         chunk.len(),
                     );
                     jobs.push(Job {
-                        stmt: conn.prepare_cached(&sql).await.map_err(backend)?,
+                        stmt: Some(conn.prepare_cached(&sql).await.map_err(backend)?),
                         params: chunk.iter().flatten().cloned().collect::<Vec<_>>().into(),
                         kind: JobKind::Exec(&ANY_ROWS),
                     });
@@ -675,15 +707,17 @@ async fn push_jobs<'a>(
 async fn run_jobs(conn: &Object, jobs: &[Job<'_>]) -> Option<StoreError> {
     let sent = jobs.iter().map(|j| async move {
         let p = params(&j.params);
-        match j.kind {
-            JobKind::Exec(expect) => match conn.execute(&j.stmt, &p).await {
+        match (j.kind, &j.stmt) {
+            (JobKind::Simple(sql), _) => conn.batch_execute(sql).await.err().map(backend),
+            (_, None) => Some(StoreError::Backend("statement not prepared".into())),
+            (JobKind::Exec(expect), Some(stmt)) => match conn.execute(stmt, &p).await {
                 Ok(n) => match expect {
                     Expect::One(err, what) if n != 1 => Some(err(what)),
                     _ => None,
                 },
                 Err(e) => Some(map_write_error(e)),
             },
-            JobKind::Guard(what) => match conn.query_opt(&j.stmt, &p).await {
+            (JobKind::Guard(what), Some(stmt)) => match conn.query_opt(stmt, &p).await {
                 Ok(None) => None,
                 Ok(Some(_)) => Some(StoreError::Precondition {
                     what: what.to_string(),

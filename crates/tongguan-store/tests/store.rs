@@ -301,7 +301,8 @@ async fn two_instances_on_one_postgres_schema_keep_one_audit_chain() {
             continue; // one process owns a SQLite file
         }
         let (a, b) = (db.open().await, db.open().await);
-        let calls = (0..200u32).map(|i| {
+        // Instance `i % 2` registers enterprise `i`, audited.
+        let register = |i: u32| {
             let store = if i % 2 == 0 { a.clone() } else { b.clone() };
             async move {
                 let e = enterprise(i);
@@ -313,11 +314,17 @@ async fn two_instances_on_one_postgres_schema_keep_one_audit_chain() {
                     ))
                     .await
             }
-        });
-        for r in futures::future::join_all(calls).await {
+        };
+        // One after the other: each instance's last known head of the chain is stale by
+        // the time it commits again, so it must notice and read the head afresh.
+        for i in 1000..1004u32 {
+            register(i).await.expect("alternating commit");
+        }
+        assert_eq!(a.verify_audit_chain().await.expect("walk"), Ok(4));
+        for r in futures::future::join_all((0..200u32).map(register)).await {
             r.expect("commit");
         }
-        assert_eq!(a.verify_audit_chain().await.expect("walk"), Ok(200));
+        assert_eq!(a.verify_audit_chain().await.expect("walk"), Ok(204));
         a.close().await;
         b.close().await;
     }
