@@ -1376,7 +1376,29 @@ impl App {
 
     async fn report_arrival_once(&self, ctx: &Ctx, input: &ArrivalReportInput) -> AppResult<Reply> {
         require_role(ctx, &[Role::TerminalOperator])?;
-        if let Some(r) = self.replay(ctx).await? {
+        let bill_no = input
+            .bill_no
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_string);
+        // The stored reply and what the reported bill concerns are read at once: on
+        // PostgreSQL each read is a round trip, and one after the other they were the
+        // larger part of a report's time before its commit.
+        let bill_reads = async {
+            match &bill_no {
+                Some(b) => tokio::try_join!(
+                    self.store.bills_of_master(b),
+                    self.store.bill_manifests(b),
+                    self.store.declarations_of_bill(b),
+                )
+                .map(Some)
+                .map_err(AppError::from),
+                None => Ok(None),
+            }
+        };
+        let (replayed, mut bill_reads) = tokio::try_join!(self.replay(ctx), bill_reads)?;
+        if let Some(r) = replayed {
             return Ok(r);
         }
         let terminal = input.terminal.trim().to_ascii_uppercase();
@@ -1388,12 +1410,6 @@ impl App {
             ));
         }
         let mut v = Violations::new();
-        let bill_no = input
-            .bill_no
-            .as_deref()
-            .map(str::trim)
-            .filter(|b| !b.is_empty())
-            .map(str::to_string);
         let mut containers = Vec::new();
         for (i, c) in input.containers.iter().enumerate() {
             if let Some(n) = v.check(&format!("containers/{i}"), ContainerNumber::parse(c)) {
@@ -1421,15 +1437,25 @@ impl App {
         };
         // The reported bill, and for an air master bill (主运单) its house bills (分运单).
         let mut arrived_bills: Vec<String> = Vec::new();
-        if let Some(b) = &bill_no {
+        if let (Some(b), Some((house, _, _))) = (&bill_no, &mut bill_reads) {
             arrived_bills.push(b.clone());
-            arrived_bills.extend(self.store.bills_of_master(b).await?);
+            arrived_bills.append(house);
         }
         // A terminal reports only for its own ports (and its combination port's): the legs
         // and declarations of other ports are left alone.
         let ports = self.ports_of_terminal(&terminal);
-        for b in &arrived_bills {
-            for (manifest_id, port) in self.store.bill_manifests(b).await? {
+        for (i, b) in arrived_bills.iter().enumerate() {
+            // The reported bill's were read above; a house bill's are read now.
+            let (legs, declarations) = match bill_reads.as_mut() {
+                Some((_, legs, declarations)) if i == 0 => {
+                    (std::mem::take(legs), std::mem::take(declarations))
+                }
+                _ => tokio::try_join!(
+                    self.store.bill_manifests(b),
+                    self.store.declarations_of_bill(b)
+                )?,
+            };
+            for (manifest_id, port) in legs {
                 if ports.contains(&port) {
                     ops.push(Op::MarkBillArrived {
                         bill_no: b.clone(),
@@ -1442,25 +1468,31 @@ impl App {
                     });
                 }
             }
-            for d in self.store.declarations_of_bill(b).await? {
+            for d in declarations {
                 push(d, &mut candidates);
             }
         }
-        for c in &containers {
+        // Each container's manifest and declarations, all containers at once.
+        let container_reads = futures_util::future::try_join_all(containers.iter().map(|c| {
+            let manifest = async {
+                match self.store.bill_of_container(c).await? {
+                    Some(b) => self.store.bill(&b).await.map(|s| s.map(|s| s.manifest_id)),
+                    None => Ok(None),
+                }
+            };
+            async { tokio::try_join!(manifest, self.store.declarations_of_container(c)) }
+        }))
+        .await?;
+        for (c, (manifest, declarations)) in containers.iter().zip(container_reads) {
             ops.push(Op::InsertContainerArrival {
                 container_no: c.clone(),
                 terminal: terminal.clone(),
                 at: now,
             });
-            if let Some(b) = self.store.bill_of_container(c).await?
-                && let Some(state) = self.store.bill(&b).await?
-            {
-                ops.push(Op::MarkManifestArrived {
-                    id: state.manifest_id,
-                    at: now,
-                });
+            if let Some(id) = manifest {
+                ops.push(Op::MarkManifestArrived { id, at: now });
             }
-            for d in self.store.declarations_of_container(c).await? {
+            for d in declarations {
                 push(d, &mut candidates);
             }
         }
