@@ -81,6 +81,10 @@ pub struct StoreOptions {
     /// Reader connections (SQLite) or pool size (PostgreSQL).
     pub readers: usize,
     pub busy_timeout: Duration,
+    /// SQLite: WAL size in bytes past which it is started over (and then truncated back
+    /// to). Smaller keeps reads fast (a reader looks pages up in the WAL's index first);
+    /// each start over costs the writer a little.
+    pub sqlite_wal_limit_bytes: u64,
 }
 
 impl Default for StoreOptions {
@@ -90,6 +94,7 @@ impl Default for StoreOptions {
             sqlite_synchronous_full: true,
             readers: 16,
             busy_timeout: Duration::from_secs(5),
+            sqlite_wal_limit_bytes: 64 << 20,
         }
     }
 }
