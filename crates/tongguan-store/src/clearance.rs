@@ -42,7 +42,7 @@ fn document<T: serde::de::DeserializeOwned>(
     i: usize,
     table: &'static str,
 ) -> Result<T> {
-    serde_json::from_slice(&r.document(i)?).map_err(|e| corrupt(table, e))
+    serde_json::from_slice(&r.document(i, table)?).map_err(|e| corrupt(table, e))
 }
 
 fn map_declaration(r: &dyn RowLike) -> Result<Declaration> {

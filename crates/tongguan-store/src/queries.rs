@@ -312,7 +312,7 @@ impl Store {
                         key: r.text(1)?,
                         request_hash: r.text(2)?,
                         status: u16::try_from(r.i64(3)?).map_err(|e| corrupt(T, e))?,
-                        body: String::from_utf8(r.document(4)?).map_err(|e| corrupt(T, e))?,
+                        body: String::from_utf8(r.document(4, T)?).map_err(|e| corrupt(T, e))?,
                         created_at: time(r, 5, T)?,
                     })
                 },

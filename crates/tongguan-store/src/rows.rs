@@ -6,7 +6,8 @@ pub trait RowLike {
     fn opt_text(&self, i: usize) -> Result<Option<String>>;
     fn opt_i64(&self, i: usize) -> Result<Option<i64>>;
     /// A stored JSON document ([`crate::packed`]): its JSON bytes, decompressed if need be.
-    fn document(&self, i: usize) -> Result<Vec<u8>>;
+    /// A damaged one is [`StoreError::Corrupt`], naming `table` and the column.
+    fn document(&self, i: usize, table: &'static str) -> Result<Vec<u8>>;
 
     fn text(&self, i: usize) -> Result<String> {
         self.opt_text(i)?
@@ -18,10 +19,10 @@ pub trait RowLike {
     }
 }
 
-fn unpacked(stored: &[u8], i: usize) -> Result<Vec<u8>> {
+fn unpacked(stored: &[u8], i: usize, table: &'static str) -> Result<Vec<u8>> {
     crate::packed::unpack(stored)
         .map(std::borrow::Cow::into_owned)
-        .map_err(|e| StoreError::Backend(format!("column {i}: {e}")))
+        .map_err(|e| crate::corrupt(table, format!("column {i}: {e}")))
 }
 
 impl RowLike for rusqlite::Row<'_> {
@@ -31,7 +32,7 @@ impl RowLike for rusqlite::Row<'_> {
     fn opt_i64(&self, i: usize) -> Result<Option<i64>> {
         self.get(i).map_err(|e| StoreError::Backend(e.to_string()))
     }
-    fn document(&self, i: usize) -> Result<Vec<u8>> {
+    fn document(&self, i: usize, table: &'static str) -> Result<Vec<u8>> {
         use rusqlite::types::ValueRef;
         // Older rows hold the JSON as TEXT, newer ones a compressed BLOB (the column's TEXT
         // affinity keeps a BLOB as it is).
@@ -39,18 +40,18 @@ impl RowLike for rusqlite::Row<'_> {
             .get_ref(i)
             .map_err(|e| StoreError::Backend(e.to_string()))?
         {
-            ValueRef::Text(b) | ValueRef::Blob(b) => unpacked(b, i),
+            ValueRef::Text(b) | ValueRef::Blob(b) => unpacked(b, i, table),
             _ => Err(StoreError::Backend(format!("column {i} is not a document"))),
         }
     }
 }
 
 impl RowLike for tokio_postgres::Row {
-    fn document(&self, i: usize) -> Result<Vec<u8>> {
+    fn document(&self, i: usize, table: &'static str) -> Result<Vec<u8>> {
         let stored: &[u8] = self
             .try_get(i)
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        unpacked(stored, i)
+        unpacked(stored, i, table)
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>> {
         self.try_get(i)

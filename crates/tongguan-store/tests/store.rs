@@ -278,7 +278,8 @@ async fn stored_replies_read_back_whether_compressed_or_written_before() {
             .expect("record");
         assert_eq!(old.body, reply.replace("accepted", "released"));
 
-        // A damaged compressed reply is an error naming the column, not a panic.
+        // A damaged compressed reply is reported as corruption of its table and column, not
+        // a panic.
         let damaged = match db {
             Db::Sqlite(_) => "x'00ffffff7f0102'",
             Db::Postgres(..) => "'\\x00ffffff7f0102'::bytea",
@@ -290,6 +291,10 @@ async fn stored_replies_read_back_whether_compressed_or_written_before() {
             .await
             .expect("damage");
         let err = store.idempotency(actor, "k-1").await.expect_err("damaged");
+        assert!(
+            matches!(&err, StoreError::Corrupt { table, .. } if *table == "idempotency"),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("column 4"), "{err}");
         store.close().await;
     }
@@ -306,7 +311,11 @@ async fn two_instances_on_one_postgres_schema_keep_one_audit_chain() {
         let (a, b) = (db.open().await, db.open().await);
         // Instance `i % 2` registers enterprise `i`, audited.
         let register = |i: u32| {
-            let store = if i.is_multiple_of(2) { a.clone() } else { b.clone() };
+            let store = if i.is_multiple_of(2) {
+                a.clone()
+            } else {
+                b.clone()
+            };
             async move {
                 let e = enterprise(i);
                 let id = e.id;
