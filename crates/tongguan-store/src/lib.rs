@@ -81,9 +81,9 @@ pub struct StoreOptions {
     /// Reader connections (SQLite) or pool size (PostgreSQL).
     pub readers: usize,
     pub busy_timeout: Duration,
-    /// SQLite: WAL size in bytes past which it is started over (and then truncated back
-    /// to). Smaller keeps reads fast (a reader looks pages up in the WAL's index first);
-    /// each start over costs the writer a little.
+    /// SQLite: WAL size in bytes past which it is started over (the file keeps its size;
+    /// it is truncated only past four times this). Smaller keeps reads fast (a reader looks
+    /// pages up in the WAL's index first); each start over costs the writer a little.
     pub sqlite_wal_limit_bytes: u64,
 }
 

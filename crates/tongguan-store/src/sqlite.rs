@@ -132,9 +132,16 @@ const WAL_CATCH_UP: std::time::Duration = std::time::Duration::from_millis(100);
 /// Longest the writer waits for readers of old WAL frames when it starts the WAL over.
 const WAL_RESTART_PATIENCE: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// The WAL file is truncated (`journal_size_limit`) only past this many times its limit:
+/// after an ordinary start over it keeps its size. A truncation fell on the first commit
+/// after every start over and made it take 10–38 ms under 5,000 submissions/s (an ext4
+/// journal commit freeing the blocks); with the file kept, arrival → release p99 under that
+/// load went from 19.9 / 20.9 / 7.7 to 9.6 / 7.7 / 5.9 ms in three pairs. A reader holding
+/// an old snapshot that lets the WAL grow far past its limit still gets it truncated.
+const WAL_KEEP_FACTOR: u64 = 4;
+
 /// WAL frames (of SQLite's default 4 KiB page) past which the WAL is started over
-/// ([`StoreOptions::sqlite_wal_limit_bytes`]; `journal_size_limit` then truncates the file
-/// back to it).
+/// ([`StoreOptions::sqlite_wal_limit_bytes`]).
 fn wal_restart_frames(options: &StoreOptions) -> i64 {
     i64::try_from(options.sqlite_wal_limit_bytes / 4096).unwrap_or(i64::MAX)
 }
@@ -157,7 +164,7 @@ fn open_conn(path: &Path, options: &StoreOptions) -> Result<Connection> {
     // which cost a write system call per page.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {MMAP_BYTES}; PRAGMA journal_size_limit = {};",
-        options.sqlite_wal_limit_bytes
+        options.sqlite_wal_limit_bytes.saturating_mul(WAL_KEEP_FACTOR)
     ))
     .map_err(backend)?;
     // Query planner stability: plans do not depend on bound values, so a cached statement is

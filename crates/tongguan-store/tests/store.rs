@@ -496,9 +496,8 @@ async fn the_sqlite_wal_starts_over_while_written_and_read() {
         }
     }
     // About 48 MB were stored (110 MB of pages went through the WAL); while that went on,
-    // the WAL was started over (and truncated back to its limit) again and again, so it
-    // never held as much as the database (≈ 20 MB at most here; 110 MB when it is never
-    // started over).
+    // the WAL was started over again and again, so it never held as much as the database
+    // (≈ 20 MB at most here; 110 MB when it is never started over).
     let stored = size(&file);
     assert!(stored > 30 << 20, "{stored} bytes stored");
     assert!(
