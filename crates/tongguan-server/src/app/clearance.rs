@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use futures_util::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
 use tongguan_domain::Violations;
 use tongguan_domain::codes::{ContainerNumber, Direction};
@@ -200,6 +201,10 @@ const ARRIVAL_CHANGED: &str = "arrival.changed";
 /// Attempts at a decision whose inputs changed before its commit (an arrival report, or the
 /// quota ledger moved by a concurrent reservation). Each attempt reads afresh.
 const MAX_ATTEMPTS: u32 = 12;
+
+/// Containers of one arrival report whose reads run together (two reads each, each on a
+/// pooled connection on PostgreSQL).
+const CONTAINER_READS_AT_ONCE: usize = 4;
 
 /// Conflicts that mean "read again and decide again", not "refuse".
 fn retryable(rule: &str) -> bool {
@@ -1472,17 +1477,24 @@ impl App {
                 push(d, &mut candidates);
             }
         }
-        // Each container's manifest and declarations, all containers at once.
-        let container_reads = futures_util::future::try_join_all(containers.iter().map(|c| {
-            let manifest = async {
-                match self.store.bill_of_container(c).await? {
-                    Some(b) => self.store.bill(&b).await.map(|s| s.map(|s| s.manifest_id)),
-                    None => Ok(None),
-                }
-            };
-            async { tokio::try_join!(manifest, self.store.declarations_of_container(c)) }
-        }))
-        .await?;
+        // Each container's manifest and declarations, a few containers at a time (a
+        // vessel's report lists hundreds; the reads of other calls share the pool).
+        let reads: Vec<_> = containers
+            .iter()
+            .map(|c| async move {
+                let manifest = async {
+                    match self.store.bill_of_container(c).await? {
+                        Some(b) => self.store.bill(&b).await.map(|s| s.map(|s| s.manifest_id)),
+                        None => Ok(None),
+                    }
+                };
+                tokio::try_join!(manifest, self.store.declarations_of_container(c))
+            })
+            .collect();
+        let container_reads: Vec<_> = futures_util::stream::iter(reads)
+            .buffered(CONTAINER_READS_AT_ONCE)
+            .try_collect()
+            .await?;
         for (c, (manifest, declarations)) in containers.iter().zip(container_reads) {
             ops.push(Op::InsertContainerArrival {
                 container_no: c.clone(),
