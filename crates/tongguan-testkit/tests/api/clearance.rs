@@ -1512,7 +1512,71 @@ async fn gate_index_after_restart(db: Db) {
     }
 }
 
+/// A terminal reports a vessel's containers at once: every declaration whose containers have
+/// all arrived is released in that report; one still waiting for a container stays, and the
+/// report of its last container releases it.
+async fn vessel_container_report(db: Db) {
+    let w = world(db, "routine").await;
+    // ISO 6346 numbers with their check digit.
+    let numbers: Vec<String> = (0..8)
+        .map(|i| {
+            let body = format!("TGHU{:06}", 710_000 + i);
+            let check = tongguan_domain::codes::iso6346_check_digit(body.as_bytes())
+                .expect("check digit")
+                % 10;
+            format!("{body}{check}")
+        })
+        .collect();
+    let mut single = Vec::new();
+    for (i, c) in numbers[..6].iter().enumerate() {
+        let bill = format!("COSU62000000{i:02}");
+        manifest(&w.importer, &bill, &[c]).await;
+        let d = w
+            .importer
+            .create_declaration(&submit(content(&w.uscc, &bill, &[c], Direction::Import)))
+            .await
+            .expect("declare");
+        single.push(d.declaration.id);
+    }
+    let (c7, c8) = (numbers[6].as_str(), numbers[7].as_str());
+    manifest(&w.importer, "COSU6200000099", &[c7, c8]).await;
+    let pair = w
+        .importer
+        .create_declaration(&submit(content(
+            &w.uscc,
+            "COSU6200000099",
+            &[c7, c8],
+            Direction::Import,
+        )))
+        .await
+        .expect("declare two containers")
+        .declaration
+        .id;
+
+    let reported: Vec<&str> = numbers[..7].iter().map(String::as_str).collect();
+    let outcome = w
+        .terminal
+        .report_arrival(&arrival(None, &reported))
+        .await
+        .expect("vessel report");
+    let mut released = outcome.released.clone();
+    released.sort();
+    let mut expected = single.clone();
+    expected.sort();
+    assert_eq!(released, expected, "each single-container declaration");
+    let waiting = w.importer.declaration(pair).await.expect("read");
+    assert_eq!(waiting.declaration.status, Status::AwaitingArrival);
+
+    let last = w
+        .terminal
+        .report_arrival(&arrival(None, &[c8]))
+        .await
+        .expect("last container");
+    assert_eq!(last.released, vec![pair]);
+}
+
 on_both_databases! {
+    a_vessel_report_releases_each_declaration_whose_containers_all_arrived => vessel_container_report,
     terminals_get_the_same_answers_after_a_restart => gate_index_after_restart,
     a_declaration_list_is_one_page_of_what_the_caller_may_see => declaration_list_pages,
     officers_return_amend_and_detain => officer_decisions,
