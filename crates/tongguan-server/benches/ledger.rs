@@ -22,9 +22,19 @@ use tongguan_store::{Changeset, Op, Store, StoreError, StoreOptions};
 use tongguan_tax::ledger::Transfer;
 use uuid::Uuid;
 
+/// Defaults; `TONGGUAN_BENCH_LEDGER_ENTERPRISES`, `…_DECLARATIONS` and `…_CONCURRENCY`
+/// override them (e.g. the same callers over a longer history per enterprise).
 const ENTERPRISES: usize = 100;
 const DECLARATIONS: usize = 10_000;
 const CONCURRENCY: usize = 256;
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(format!("TONGGUAN_BENCH_LEDGER_{name}"))
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
+}
 
 fn uscc(n: u32) -> String {
     let org = format!("MA5K{n:04}");
@@ -58,6 +68,11 @@ async fn commit_transfer(
 }
 
 async fn run(label: &str, store: Store) {
+    let (enterprise_count, declarations, concurrency) = (
+        setting("ENTERPRISES", ENTERPRISES),
+        setting("DECLARATIONS", DECLARATIONS),
+        setting("CONCURRENCY", CONCURRENCY),
+    );
     let app = App::start(store, Config::default(), Arc::new(SystemClock))
         .await
         .expect("start");
@@ -67,7 +82,7 @@ async fn run(label: &str, store: Store) {
         idempotency: None,
     };
     let mut enterprises = Vec::new();
-    for i in 0..ENTERPRISES as u32 {
+    for i in 0..enterprise_count as u32 {
         let u = uscc(i);
         let e = tongguan_domain::enterprise::NewEnterprise::parse(
             &tongguan_domain::enterprise::EnterpriseInput {
@@ -104,7 +119,7 @@ async fn run(label: &str, store: Store) {
     let retries = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..CONCURRENCY {
+    for _ in 0..concurrency {
         let (app, sys, next, enterprises, retries) = (
             app.clone(),
             sys.clone(),
@@ -115,7 +130,7 @@ async fn run(label: &str, store: Store) {
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= DECLARATIONS {
+                if i >= declarations {
                     break;
                 }
                 let e = enterprises[i % enterprises.len()];
@@ -145,9 +160,9 @@ async fn run(label: &str, store: Store) {
         t.await.expect("task");
     }
     let secs = started.elapsed().as_secs_f64();
-    let postings = DECLARATIONS * 2;
+    let postings = declarations * 2;
     println!(
-        "{label}: {postings} ledger postings (reserve + post for {DECLARATIONS} declarations over {ENTERPRISES} enterprises, {CONCURRENCY} concurrent): {:.0} postings/s, {} retries after concurrent changes",
+        "{label}: {postings} ledger postings (reserve + post for {declarations} declarations over {enterprise_count} enterprises, {concurrency} concurrent): {:.0} postings/s, {} retries after concurrent changes",
         postings as f64 / secs,
         retries.load(Ordering::Relaxed)
     );
