@@ -36,7 +36,7 @@ fn body<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&r.text(i)?).map_err(|e| corrupt(table, e))
 }
 
-/// A declaration body ([`crate::packed`]).
+/// A stored JSON document (a declaration body; [`crate::packed`]) as `T`.
 fn document<T: serde::de::DeserializeOwned>(
     r: &dyn RowLike,
     i: usize,

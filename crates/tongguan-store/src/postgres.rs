@@ -428,14 +428,15 @@ async fn apply_all(
     let head = match known {
         Some(head) => {
             jobs.push(Job {
-                stmt: None,
                 params: Vec::new().into(),
                 kind: JobKind::Simple("BEGIN"),
             });
             jobs.push(Job {
-                stmt: Some(conn.prepare_cached(LOCK_SQL).await.map_err(backend)?),
                 params: vec![Val::I64(lock)].into(),
-                kind: JobKind::Exec(&ANY_ROWS),
+                kind: JobKind::Exec(
+                    conn.prepare_cached(LOCK_SQL).await.map_err(backend)?,
+                    &ANY_ROWS,
+                ),
             });
             head
         }
@@ -616,14 +617,13 @@ async fn merged_insert_jobs<'a>(
         rest = tail;
         let sql = multi_row_insert(&head, width, chunk.len());
         jobs.push(Job {
-            stmt: Some(conn.prepare_cached(&sql).await.map_err(backend)?),
             params: chunk
                 .iter()
                 .flat_map(|r| r.iter())
                 .cloned()
                 .collect::<Vec<_>>()
                 .into(),
-            kind: JobKind::Exec(&ANY_ROWS),
+            kind: JobKind::Exec(conn.prepare_cached(&sql).await.map_err(backend)?, &ANY_ROWS),
         });
     }
     Ok(())
@@ -642,16 +642,14 @@ fn multi_row_insert(head: &str, width: usize, rows: usize) -> String {
 
 /// One statement ready to send: a write or a guard (must return no row).
 struct Job<'a> {
-    /// `None` for a simple-protocol command (`BEGIN`, `COMMIT`).
-    stmt: Option<tokio_postgres::Statement>,
     params: std::borrow::Cow<'a, [Val]>,
     kind: JobKind<'a>,
 }
 
-#[derive(Clone, Copy)]
 enum JobKind<'a> {
-    Exec(&'a Expect),
-    Guard(&'a str),
+    Exec(tokio_postgres::Statement, &'a Expect),
+    Guard(tokio_postgres::Statement, &'a str),
+    /// A simple-protocol command (`BEGIN`).
     Simple(&'static str),
 }
 
@@ -665,18 +663,16 @@ async fn push_jobs<'a>(
     for st in stmts {
         match st {
             Statement::Guard { sql, params, what } => jobs.push(Job {
-                stmt: Some(conn.prepare_cached(sql).await.map_err(backend)?),
                 params: params.as_slice().into(),
-                kind: JobKind::Guard(what),
+                kind: JobKind::Guard(conn.prepare_cached(sql).await.map_err(backend)?, what),
             }),
             Statement::Exec {
                 sql,
                 params,
                 expect,
             } => jobs.push(Job {
-                stmt: Some(conn.prepare_cached(sql).await.map_err(backend)?),
                 params: params.as_slice().into(),
-                kind: JobKind::Exec(expect),
+                kind: JobKind::Exec(conn.prepare_cached(sql).await.map_err(backend)?, expect),
             }),
             Statement::Bulk {
                 table,
@@ -690,9 +686,11 @@ async fn push_jobs<'a>(
                         chunk.len(),
                     );
                     jobs.push(Job {
-                        stmt: Some(conn.prepare_cached(&sql).await.map_err(backend)?),
                         params: chunk.iter().flatten().cloned().collect::<Vec<_>>().into(),
-                        kind: JobKind::Exec(&ANY_ROWS),
+                        kind: JobKind::Exec(
+                            conn.prepare_cached(&sql).await.map_err(backend)?,
+                            &ANY_ROWS,
+                        ),
                     });
                 }
             }
@@ -707,17 +705,16 @@ async fn push_jobs<'a>(
 async fn run_jobs(conn: &Object, jobs: &[Job<'_>]) -> Option<StoreError> {
     let sent = jobs.iter().map(|j| async move {
         let p = params(&j.params);
-        match (j.kind, &j.stmt) {
-            (JobKind::Simple(sql), _) => conn.batch_execute(sql).await.err().map(backend),
-            (_, None) => Some(StoreError::Backend("statement not prepared".into())),
-            (JobKind::Exec(expect), Some(stmt)) => match conn.execute(stmt, &p).await {
+        match &j.kind {
+            JobKind::Simple(sql) => conn.batch_execute(sql).await.err().map(backend),
+            JobKind::Exec(stmt, expect) => match conn.execute(stmt, &p).await {
                 Ok(n) => match expect {
                     Expect::One(err, what) if n != 1 => Some(err(what)),
                     _ => None,
                 },
                 Err(e) => Some(map_write_error(e)),
             },
-            (JobKind::Guard(what), Some(stmt)) => match conn.query_opt(stmt, &p).await {
+            JobKind::Guard(stmt, what) => match conn.query_opt(stmt, &p).await {
                 Ok(None) => None,
                 Ok(Some(_)) => Some(StoreError::Precondition {
                     what: what.to_string(),
