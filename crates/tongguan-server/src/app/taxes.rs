@@ -459,11 +459,12 @@ impl App {
     }
 }
 
+use std::collections::BTreeMap;
 pub use tongguan_api::{
     PaymentInput, QuotaView, ReservationView, StatementPaymentInput, StatementStatus, StatementView,
 };
 use tongguan_domain::lifecycle::{Declaration, Status, TaxMethod, TaxState};
-use tongguan_tax::ledger::{Ledger, Transfer, TransferKind};
+use tongguan_tax::ledger::{Ledger, LedgerSnapshot, Transfer, TransferKind};
 
 /// Fen → CNY.
 pub fn cny(fen: i64) -> Decimal {
@@ -480,26 +481,78 @@ fn statement_ref(month: &str) -> String {
     format!("statement/{month}")
 }
 
+/// Released taxes and payments of one statement month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct MonthTotals {
+    /// Taxes posted at release in the month (China time).
+    posted: i64,
+    /// Payments made against the month's statement.
+    paid: i64,
+}
+
+/// What `ledgers.state` holds: the balances (for people reading the table), the snapshot new
+/// transfers start from and the statement months' totals. Rows written before snapshots hold
+/// only the balances; their ledger is rebuilt from its transfers and the next change stores
+/// the snapshot.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredLedger {
+    quota: i64,
+    available: i64,
+    reserved: i64,
+    owed: i64,
+    #[serde(default)]
+    snapshot: Option<LedgerSnapshot>,
+    #[serde(default)]
+    months: BTreeMap<String, MonthTotals>,
+}
+
+/// The statement month a transfer counts in: a post in the China month of its release, a
+/// payment in the month its statement reference names.
+fn statement_month(t: &Transfer) -> Option<String> {
+    match t.kind {
+        TransferKind::Post => Some(App::month_of(super::china_date(t.at))),
+        TransferKind::Pay => t.reference.strip_prefix("statement/").map(str::to_string),
+        _ => None,
+    }
+}
+
 /// A loaded ledger with the stored version it was read at.
 pub struct LoadedLedger {
     pub ledger: Ledger,
     version: Option<i64>,
+    /// The sequence number of the first transfer applied after loading.
     next_seq: i64,
+    months: BTreeMap<String, MonthTotals>,
     added: Vec<Transfer>,
 }
 
 impl LoadedLedger {
-    /// Applies a transfer in memory (refused transfers change nothing).
+    fn new(ledger: Ledger, version: Option<i64>, months: BTreeMap<String, MonthTotals>) -> Self {
+        LoadedLedger {
+            next_seq: ledger.applied() as i64 + 1,
+            ledger,
+            version,
+            months,
+            added: Vec::new(),
+        }
+    }
+
+    /// Applies a transfer in memory (refused transfers change nothing; one applied before is
+    /// not stored again).
     pub fn apply(&mut self, t: Transfer) -> AppResult<()> {
-        let _ = self
+        let applied = self
             .ledger
             .apply(t.clone())
             .map_err(|e| invalid("amount", e.rule(), e.to_string()))?;
-        self.added.push(t);
+        if applied == tongguan_tax::ledger::Applied::Recorded {
+            count_in_month(&mut self.months, &t);
+            self.added.push(t);
+        }
         Ok(())
     }
 
-    /// The ops storing the applied transfers, guarded by the version read.
+    /// The ops storing the applied transfers and the new snapshot, guarded by the version
+    /// read.
     pub fn ops(&self) -> AppResult<Vec<Op>> {
         if self.added.is_empty() {
             return Ok(Vec::new());
@@ -515,75 +568,113 @@ impl LoadedLedger {
                 body: serde_json::to_string(t).map_err(|e| AppError::Internal(e.to_string()))?,
             });
         }
-        let summary = serde_json::json!({
-            "quota": self.ledger.quota(),
-            "available": self.ledger.available(),
-            "reserved": self.ledger.reserved(),
-            "owed": self.ledger.owed(),
-        });
+        let state = StoredLedger {
+            quota: self.ledger.quota(),
+            available: self.ledger.available(),
+            reserved: self.ledger.reserved(),
+            owed: self.ledger.owed(),
+            snapshot: Some(self.ledger.snapshot()),
+            months: self.months.clone(),
+        };
         Ok(vec![
             Op::PutLedger {
                 enterprise_id: enterprise,
                 version: self.version.unwrap_or(0) + 1,
                 expected_version: self.version,
-                state: summary.to_string(),
+                state: serde_json::to_string(&state)
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
             },
             Op::InsertLedgerTransfers(rows),
         ])
     }
 }
 
-impl App {
-    /// An enterprise's quota ledger, rebuilt from its stored transfers.
-    pub async fn load_ledger(&self, enterprise: Uuid) -> AppResult<LoadedLedger> {
-        let version = self.store.ledger(enterprise).await?.map(|(v, _)| v);
-        let mut transfers = Vec::new();
-        for body in self.store.ledger_transfers(enterprise).await? {
-            transfers.push(
-                serde_json::from_str::<Transfer>(&body)
-                    .map_err(|e| AppError::Internal(format!("stored ledger transfer: {e}")))?,
-            );
+fn count_in_month(months: &mut BTreeMap<String, MonthTotals>, t: &Transfer) {
+    if let Some(month) = statement_month(t) {
+        let m = months.entry(month).or_default();
+        match t.kind {
+            TransferKind::Post => m.posted += t.amount,
+            _ => m.paid += t.amount,
         }
-        let next_seq = transfers.len() as i64 + 1;
-        let ledger = Ledger::from_transfers(enterprise, transfers)
+    }
+}
+
+impl App {
+    /// An enterprise's quota ledger as new transfers need it: restored from its stored
+    /// snapshot (one row, whatever the history's length), or rebuilt from its transfers when
+    /// the row predates snapshots. [`Ledger::transfers`] then holds only what is applied
+    /// after loading; views that list reservations or a statement's declarations use
+    /// [`App::load_ledger_history`].
+    pub async fn load_ledger(&self, enterprise: Uuid) -> AppResult<LoadedLedger> {
+        let Some((version, state)) = self.store.ledger(enterprise).await? else {
+            return Ok(LoadedLedger::new(
+                Ledger::open(enterprise),
+                None,
+                BTreeMap::new(),
+            ));
+        };
+        let stored: StoredLedger = serde_json::from_str(&state)
             .map_err(|e| AppError::Internal(format!("stored ledger of {enterprise}: {e}")))?;
-        Ok(LoadedLedger {
-            ledger,
-            version,
-            next_seq,
-            added: Vec::new(),
-        })
+        match stored.snapshot {
+            Some(snapshot) => {
+                let ledger = Ledger::from_snapshot(enterprise, snapshot).map_err(|e| {
+                    AppError::Internal(format!("stored ledger snapshot of {enterprise}: {e}"))
+                })?;
+                Ok(LoadedLedger::new(ledger, Some(version), stored.months))
+            }
+            None => self.replay_ledger(enterprise, Some(version)).await,
+        }
     }
 
-    /// Monthly statements derived from the ledger: released taxes (posts) by the China month
-    /// of release, payments by their statement reference.
-    pub fn statements(&self, ledger: &Ledger) -> Vec<StatementView> {
+    /// An enterprise's quota ledger rebuilt from every stored transfer, for views that list
+    /// them (open reservations, the declarations of each statement).
+    pub async fn load_ledger_history(&self, enterprise: Uuid) -> AppResult<LoadedLedger> {
+        let version = self.store.ledger(enterprise).await?.map(|(v, _)| v);
+        self.replay_ledger(enterprise, version).await
+    }
+
+    async fn replay_ledger(
+        &self,
+        enterprise: Uuid,
+        version: Option<i64>,
+    ) -> AppResult<LoadedLedger> {
+        let mut transfers = Vec::new();
+        let mut months = BTreeMap::new();
+        for body in self.store.ledger_transfers(enterprise).await? {
+            let t = serde_json::from_str::<Transfer>(&body)
+                .map_err(|e| AppError::Internal(format!("stored ledger transfer: {e}")))?;
+            count_in_month(&mut months, &t);
+            transfers.push(t);
+        }
+        let ledger = Ledger::from_transfers(enterprise, transfers)
+            .map_err(|e| AppError::Internal(format!("stored ledger of {enterprise}: {e}")))?;
+        Ok(LoadedLedger::new(ledger, version, months))
+    }
+
+    /// Monthly statements: released taxes (posts) by the China month of release, payments by
+    /// their statement reference. Each lists the declarations among the ledger's held
+    /// transfers — all of them when loaded with [`App::load_ledger_history`].
+    pub fn statements(&self, loaded: &LoadedLedger) -> Vec<StatementView> {
         let today = self.today();
         let cal = self.taxes.calendar();
-        let mut months: std::collections::BTreeMap<String, (i64, i64, Vec<String>)> =
-            Default::default();
-        for t in ledger.transfers() {
-            match t.kind {
-                TransferKind::Post => {
-                    let e = months
-                        .entry(Self::month_of(super::china_date(t.at)))
-                        .or_default();
-                    e.0 += t.amount;
-                    e.2.push(t.reference.clone());
-                }
-                TransferKind::Pay => {
-                    if let Some(m) = t.reference.strip_prefix("statement/") {
-                        months.entry(m.to_string()).or_default().1 += t.amount;
-                    }
-                }
-                _ => {}
+        let mut declarations: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for t in loaded.ledger.transfers() {
+            if t.kind == TransferKind::Post
+                && let Some(month) = statement_month(t)
+            {
+                declarations
+                    .entry(month)
+                    .or_default()
+                    .push(t.reference.clone());
             }
         }
-        months
-            .into_iter()
+        loaded
+            .months
+            .iter()
             .rev()
-            .map(|(month, (amount, paid, declarations))| {
-                let due = parse_month(&month).and_then(|(y, m)| {
+            .map(|(month, totals)| {
+                let (amount, paid) = (totals.posted, totals.paid);
+                let due = parse_month(month).and_then(|(y, m)| {
                     tongguan_calendar::monthly_statement_due(
                         &cal,
                         y,
@@ -609,7 +700,7 @@ impl App {
                     * Decimal::from(days_overdue))
                 .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
                 StatementView {
-                    month,
+                    month: month.clone(),
                     amount: cny(amount),
                     paid: cny(paid),
                     unpaid: cny(unpaid),
@@ -617,7 +708,7 @@ impl App {
                     status,
                     days_overdue,
                     late_fee,
-                    declarations,
+                    declarations: declarations.remove(month).unwrap_or_default(),
                 }
             })
             .collect()
@@ -642,9 +733,9 @@ impl App {
 
     pub async fn quota(&self, ctx: &Ctx, enterprise: Uuid) -> AppResult<QuotaView> {
         let e = self.visible_enterprise(ctx, enterprise).await?;
-        let loaded = self.load_ledger(enterprise).await?;
+        let loaded = self.load_ledger_history(enterprise).await?;
         let l = &loaded.ledger;
-        let statements = self.statements(l);
+        let statements = self.statements(&loaded);
         let suspension_reason = self.suspension(e.credit_level, &statements);
         Ok(QuotaView {
             enterprise_id: enterprise,
@@ -899,7 +990,7 @@ impl App {
             ));
         }
         let mut ledger = self.load_ledger(owner.id).await?;
-        let statements = self.statements(&ledger.ledger);
+        let statements = self.statements(&ledger);
         if let Some(why) = self.suspension(owner.credit_level, &statements) {
             return Ok((
                 state(
@@ -1026,9 +1117,10 @@ impl App {
             ));
         }
         let amount = fen(input.amount)?;
-        let mut ledger = self.load_ledger(enterprise).await?;
+        // The reply lists the statement's declarations: all of them, from the history.
+        let mut ledger = self.load_ledger_history(enterprise).await?;
         let unpaid = self
-            .statements(&ledger.ledger)
+            .statements(&ledger)
             .into_iter()
             .find(|s| s.month == month)
             .map_or(Ok(0), |s| fen(s.unpaid))?;
@@ -1055,7 +1147,7 @@ impl App {
             &format!("CNY {} paid ({})", cny(amount), input.reference.trim()),
         );
         let statement = self
-            .statements(&ledger.ledger)
+            .statements(&ledger)
             .into_iter()
             .find(|s| s.month == month);
         self.commit_reply(ctx, Changeset::new(ops, audit), 200, &statement, None)

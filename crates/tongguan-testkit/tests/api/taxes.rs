@@ -67,6 +67,21 @@ async fn guarantee(w: &crate::clearance::World, amount: i64) -> uuid::Uuid {
     g.id
 }
 
+/// A consolidated-tax import of the laptops on `bill` (container [`CONTAINER`]), declared
+/// after its manifest; the caller checks how its taxes were settled.
+async fn declare_consolidated(
+    w: &crate::clearance::World,
+    bill: &str,
+) -> tongguan_client::DeclarationView {
+    manifest(&w.importer, bill, &[CONTAINER]).await;
+    let mut c = content(&w.uscc, bill, &[CONTAINER], Direction::Import);
+    c.head.modes.consolidated_tax = true;
+    w.importer
+        .create_declaration(&submit(c))
+        .await
+        .expect("declare")
+}
+
 /// Without consolidated tax the goods wait for payment; the officer records it and they go.
 async fn pay_before_release(db: Db) {
     let w = world(db, "routine").await;
@@ -133,14 +148,7 @@ async fn consolidated_tax(db: Db) {
     let w = world(db, "advanced_certified").await;
     usd_rate(&w).await;
     guarantee(&w, 1_000_000).await;
-    manifest(&w.importer, "TAX0000002", &[CONTAINER]).await;
-    let mut c = content(&w.uscc, "TAX0000002", &[CONTAINER], Direction::Import);
-    c.head.modes.consolidated_tax = true;
-    let d = w
-        .importer
-        .create_declaration(&submit(c))
-        .await
-        .expect("declare");
+    let d = declare_consolidated(&w, "TAX0000002").await;
     let tax = d.declaration.tax.clone().expect("tax");
     assert_eq!(tax.method, TaxMethod::Consolidated, "{}", tax.reason);
     let q = w.importer.quota(w.enterprise).await.expect("quota");
@@ -179,8 +187,19 @@ async fn consolidated_tax(db: Db) {
     );
 
     // Late: the statement is overdue, accrues 0.05 % a day, and suspends the mode.
-    w.t.clock
-        .set(Utc::now() + Duration::days((due - today()).num_days() + 3));
+    let late_now = Utc::now() + Duration::days((due - today()).num_days() + 3);
+    w.t.clock.set(late_now);
+    w.t.admin()
+        .set_exchange_rate(
+            "USD",
+            &month((late_now + Duration::hours(8)).date_naive()),
+            &ExchangeRateInput {
+                cny_per_unit: Decimal::new(71000, 4),
+                source: "test fixture".into(),
+            },
+        )
+        .await
+        .expect("the late month's rate");
     let q = w.importer.quota(w.enterprise).await.expect("quota");
     let s = q.statements.first().expect("statement");
     assert_eq!(s.status, StatementStatus::Overdue);
@@ -205,12 +224,19 @@ async fn consolidated_tax(db: Db) {
     manifest(&w.importer, "TAX0000003", &["MSKU9070323"]).await;
     let mut c = content(&w.uscc, "TAX0000003", &["MSKU9070323"], Direction::Import);
     c.head.modes.consolidated_tax = true;
-    let late = w.importer.create_declaration(&submit(c)).await;
-    // The late clock may lack that month's rate: either unassessed, or refused consolidated tax.
-    if let Ok(late) = late {
-        let t = late.declaration.tax.expect("tax");
-        assert_ne!(t.method, TaxMethod::Consolidated, "suspended: {}", t.reason);
-    }
+    let late = w
+        .importer
+        .create_declaration(&submit(c))
+        .await
+        .expect("declare while suspended");
+    let t = late.declaration.tax.expect("tax");
+    assert_eq!(
+        t.method,
+        TaxMethod::PayBeforeRelease,
+        "suspended: {}",
+        t.reason
+    );
+    assert!(t.reason.contains("overdue"), "{}", t.reason);
 
     // Paying restores the quota and ends the suspension.
     let paid = w
@@ -252,14 +278,7 @@ async fn fallbacks_and_privacy(db: Db) {
     let w = world(db, "routine").await;
     usd_rate(&w).await;
     guarantee(&w, 10_000).await;
-    manifest(&w.importer, "TAX0000004", &[CONTAINER]).await;
-    let mut c = content(&w.uscc, "TAX0000004", &[CONTAINER], Direction::Import);
-    c.head.modes.consolidated_tax = true;
-    let d = w
-        .importer
-        .create_declaration(&submit(c))
-        .await
-        .expect("declare");
+    let d = declare_consolidated(&w, "TAX0000004").await;
     let tax = d.declaration.tax.expect("tax");
     assert_eq!(tax.method, TaxMethod::PayBeforeRelease);
     assert!(tax.reason.contains("quota is short"), "{}", tax.reason);
@@ -430,10 +449,100 @@ async fn admin_loads_rates_and_tariff(db: Db) {
     assert_eq!(b["totals"]["vat"], "87320.42");
 }
 
+/// The quota ledger is loaded from its stored snapshot; a row written before snapshots (the
+/// balances only) is rebuilt from its transfers and gets one at its next change; the snapshot
+/// and a full replay agree on every balance and statement.
+async fn ledger_snapshots(db: Db) {
+    let w = world(db, "advanced_certified").await;
+    usd_rate(&w).await;
+    guarantee(&w, 1_000_000).await;
+    let app = &w.t.app;
+    let stored_state = |app: std::sync::Arc<tongguan_server::app::App>, e| async move {
+        let (version, state) = app.store.ledger(e).await.expect("read").expect("a ledger");
+        let state: serde_json::Value = serde_json::from_str(&state).expect("json");
+        (version, state)
+    };
+    let (version, state) = stored_state(app.clone(), w.enterprise).await;
+    assert_eq!(state["snapshot"]["applied"], 1, "{state}");
+    assert_eq!(state["quota"], 100_000_000_i64);
+
+    // As a row written before snapshots: balances only.
+    let sys = tongguan_server::app::Ctx {
+        actor: tongguan_domain::identity::system_actor(),
+        request_id: "test".into(),
+        idempotency: None,
+    };
+    let old = serde_json::json!({
+        "quota": 100_000_000_i64, "available": 100_000_000_i64, "reserved": 0, "owed": 0,
+    });
+    app.store
+        .commit(tongguan_store::Changeset::new(
+            vec![tongguan_store::Op::PutLedger {
+                enterprise_id: w.enterprise,
+                version: version + 1,
+                expected_version: Some(version),
+                state: old.to_string(),
+            }],
+            app.audit_draft(&sys, "test.ledger", "ledger", "an older row"),
+        ))
+        .await
+        .expect("store the older row");
+
+    let d = declare_consolidated(&w, "SNAP000001").await;
+    let tax = d.declaration.tax.clone().expect("tax");
+    assert_eq!(tax.method, TaxMethod::Consolidated, "{}", tax.reason);
+    let (_, state) = stored_state(app.clone(), w.enterprise).await;
+    assert_eq!(state["snapshot"]["applied"], 2, "snapshot written: {state}");
+    assert_eq!(state["reserved"], VAT_FEN);
+
+    // Released from the snapshot: the post joins this month's statement.
+    w.terminal
+        .report_arrival(&arrival(Some("SNAP000001"), &[]))
+        .await
+        .expect("arrival");
+    let (_, state) = stored_state(app.clone(), w.enterprise).await;
+    assert_eq!(state["snapshot"]["applied"], 3, "{state}");
+    assert_eq!(state["months"][month(today())]["posted"], VAT_FEN);
+    assert_eq!(
+        app.store
+            .ledger_transfers(w.enterprise)
+            .await
+            .expect("rows")
+            .len(),
+        3,
+        "one row per transfer, numbered after the snapshot's count"
+    );
+
+    let snap = app.load_ledger(w.enterprise).await.expect("snapshot");
+    let full = app
+        .load_ledger_history(w.enterprise)
+        .await
+        .expect("history");
+    assert!(snap.ledger.transfers().is_empty(), "nothing replayed");
+    assert_eq!(full.ledger.transfers().len(), 3);
+    assert_eq!(snap.ledger.snapshot(), full.ledger.snapshot());
+    let totals = |l: &tongguan_server::app::taxes::LoadedLedger| {
+        app.statements(l)
+            .into_iter()
+            .map(|s| (s.month, s.amount, s.paid, s.status))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(totals(&snap), totals(&full));
+    let q = w.importer.quota(w.enterprise).await.expect("quota");
+    assert_eq!(q.owed, Decimal::new(VAT_FEN, 2));
+    let s = q.statements.first().expect("statement");
+    assert_eq!(s.amount, Decimal::new(VAT_FEN, 2));
+    assert_eq!(
+        s.declarations,
+        vec![format!("declaration/{}", d.declaration.id)]
+    );
+}
+
 on_both_databases! {
     admins_load_exchange_rates_and_a_newer_tariff => admin_loads_rates_and_tariff,
     taxes_unpaid_hold_the_release_until_paid => pay_before_release,
     consolidated_tax_reserve_post_statement_pay => consolidated_tax,
     consolidated_tax_falls_back_and_stays_private => fallbacks_and_privacy,
     simultaneous_reservations_never_overdraw_the_quota => concurrent_reservations,
+    the_quota_ledger_goes_on_from_its_snapshot => ledger_snapshots,
 }
