@@ -239,6 +239,30 @@ impl TestApp {
         self.client.with_token(&self.admin_token)
     }
 
+    /// Sends one HTTP/1.1 request written out by hand — `head` is the request line and
+    /// headers without `Host`, `Content-Length` and `Connection` — for what the typed
+    /// client never sends (a missing header, a browser's `Origin`). Returns the status and
+    /// the whole response text.
+    pub async fn raw_http(&self, head: &str, body: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (line, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+        let req = format!(
+            "{line}\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.expect("write");
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.expect("read");
+        let status = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (status, out)
+    }
+
     /// Stops the server (committed data stays) and returns the database to reopen.
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {

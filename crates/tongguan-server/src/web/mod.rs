@@ -3,7 +3,11 @@
 //! roles and scopes are the API's. Chinese and English everywhere ([`i18n`]).
 //!
 //! CSRF: the session cookie is `SameSite=Strict` (no cross-site request carries it), and
-//! every form post carries a one-off key that doubles as its Idempotency-Key.
+//! every form post carries a one-off key that doubles as its Idempotency-Key. The sign-in
+//! form has no session yet, so it is refused when the browser says it came from another
+//! site ([`from_another_site`]): otherwise a page elsewhere could sign a visitor in to the
+//! attacker's account (login CSRF, OWASP CSRF Prevention Cheat Sheet) and have them file
+//! declarations for the attacker's enterprise.
 
 pub mod i18n;
 
@@ -182,12 +186,37 @@ async fn login_page(headers: HeaderMap) -> Response {
     })
 }
 
+/// Whether the browser marks this request as sent from another site: `Sec-Fetch-Site`
+/// other than `same-origin` or `none` (a typed address), or else an `Origin` whose host
+/// is not this request's `Host` (`null` included). Clients that send neither (curl, old
+/// browsers) are not browsers on another site's page and pass.
+fn from_another_site(headers: &HeaderMap) -> bool {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (text(header::ORIGIN.as_str()), text(header::HOST.as_str())) {
+        (None, _) => false,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_none_or(|(_, authority)| !authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => true,
+    }
+}
+
 async fn login(
     State(app): State<AppState>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let l = Lang::of(&headers);
+    if from_another_site(&headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "403: 登录表单来自其他网站，已拒绝；请在本站的登录页登录。\nThe sign-in form was sent from another site and was refused; sign in on this site's sign-in page.\n",
+        )
+            .into_response();
+    }
     let login = Login {
         username: f.username,
         password: f.password,
@@ -1846,6 +1875,47 @@ pub fn router() -> Router<AppState> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_sign_in_from_another_site_is_recognised() {
+        use super::from_another_site;
+        use axum::http::{HeaderMap, HeaderValue};
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        let host = ("host", "customs.example:8080");
+        for (pairs, foreign) in [
+            (vec![host], false),
+            (
+                vec![host, ("origin", "https://customs.example:8080")],
+                false,
+            ),
+            (vec![host, ("origin", "http://CUSTOMS.example:8080")], false),
+            (vec![host, ("origin", "https://evil.example")], true),
+            (vec![host, ("origin", "https://customs.example:8081")], true),
+            (vec![host, ("origin", "null")], true),
+            (vec![("origin", "https://customs.example:8080")], true),
+            (vec![host, ("sec-fetch-site", "same-origin")], false),
+            (vec![host, ("sec-fetch-site", "none")], false),
+            (vec![host, ("sec-fetch-site", "cross-site")], true),
+            (vec![host, ("sec-fetch-site", "same-site")], true),
+            // The browser's own verdict wins over a same-looking Origin.
+            (
+                vec![
+                    host,
+                    ("origin", "https://customs.example:8080"),
+                    ("sec-fetch-site", "cross-site"),
+                ],
+                true,
+            ),
+        ] {
+            assert_eq!(from_another_site(&headers(&pairs)), foreign, "{pairs:?}");
+        }
+    }
+
     #[test]
     fn the_language_switch_returns_only_to_this_site() {
         use super::safe_back;

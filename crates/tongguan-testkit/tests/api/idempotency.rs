@@ -92,27 +92,16 @@ async fn retries_are_answered_once(db: Db) {
     );
 }
 
-/// A POST without the Idempotency-Key header, through the raw HTTP of the std library.
+/// A POST without the Idempotency-Key header.
 async fn reqwest_free_post(t: &TestApp, body: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = t.base.trim_start_matches("http://").to_string();
-    let mut s = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
     let token = t.admin_token_for_tests();
-    let req = format!(
-        "POST /api/v1/enterprises HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.expect("read");
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, out)
+    t.raw_http(
+        &format!(
+            "POST /api/v1/enterprises HTTP/1.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        ),
+        body,
+    )
+    .await
 }
 
 async fn concurrent_retries_create_one_record(db: Db) {

@@ -159,7 +159,50 @@ async fn user_bindings_are_checked(db: Db) {
     assert_eq!(dup.rules(), vec!["username.unique"]);
 }
 
+/// The web sign-in form posted from another site's page is refused and sets no session
+/// (login CSRF); from this site's own page it signs in.
+async fn sign_in_from_another_site(db: Db) {
+    let t = TestApp::spawn(db).await;
+    let e = t.enterprise("Form Co", 62, "routine", &[]).await;
+    t.user("clerk.f", "enterprise_user", Some(e.id), None, &[])
+        .await;
+    let addr = t.base.trim_start_matches("http://").to_string();
+    let post = |extra: String| {
+        let t = &t;
+        async move {
+            t.raw_http(
+                &format!(
+                    "POST /login HTTP/1.1\r\n{extra}Content-Type: application/x-www-form-urlencoded\r\n"
+                ),
+                "username=clerk.f&password=clerk.f-password",
+            )
+            .await
+        }
+    };
+    let sets_session = |out: &str| out.to_ascii_lowercase().contains("set-cookie:");
+
+    for foreign in [
+        "Origin: https://evil.example\r\n".to_string(),
+        "Origin: null\r\n".to_string(),
+        format!("Origin: http://{addr}\r\nSec-Fetch-Site: cross-site\r\n"),
+    ] {
+        let (status, out) = post(foreign.clone()).await;
+        assert_eq!(status, 403, "{foreign}: {out}");
+        assert!(!sets_session(&out), "{foreign}: {out}");
+        assert!(out.contains("another site"), "{out}");
+    }
+    for own in [
+        format!("Origin: http://{addr}\r\nSec-Fetch-Site: same-origin\r\n"),
+        String::new(),
+    ] {
+        let (status, out) = post(own.clone()).await;
+        assert_eq!(status, 303, "{own}: {out}");
+        assert!(sets_session(&out), "{own}: {out}");
+    }
+}
+
 on_both_databases! {
     tokens_sessions_and_revocation => tokens_and_sessions,
     user_roles_need_their_bindings => user_bindings_are_checked,
+    the_sign_in_form_is_refused_from_another_site => sign_in_from_another_site,
 }
