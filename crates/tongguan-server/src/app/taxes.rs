@@ -476,9 +476,12 @@ fn taxable(levy_method: &str) -> bool {
     matches!(levy_method, "1" | "2")
 }
 
+/// How a payment's reference names its statement: `statement/YYYY-MM`.
+const STATEMENT_REF: &str = "statement/";
+
 /// The statement a payment belongs to.
 fn statement_ref(month: &str) -> String {
-    format!("statement/{month}")
+    format!("{STATEMENT_REF}{month}")
 }
 
 /// Released taxes and payments of one statement month.
@@ -511,7 +514,7 @@ struct StoredLedger {
 fn statement_month(t: &Transfer) -> Option<String> {
     match t.kind {
         TransferKind::Post => Some(App::month_of(super::china_date(t.at))),
-        TransferKind::Pay => t.reference.strip_prefix("statement/").map(str::to_string),
+        TransferKind::Pay => t.reference.strip_prefix(STATEMENT_REF).map(str::to_string),
         _ => None,
     }
 }
@@ -602,9 +605,9 @@ fn count_in_month(months: &mut BTreeMap<String, MonthTotals>, t: &Transfer) {
 impl App {
     /// An enterprise's quota ledger as new transfers need it: restored from its stored
     /// snapshot (one row, whatever the history's length), or rebuilt from its transfers when
-    /// the row predates snapshots. [`Ledger::transfers`] then holds only what is applied
-    /// after loading; views that list reservations or a statement's declarations use
-    /// [`App::load_ledger_history`].
+    /// the row predates snapshots. Restored from a snapshot, [`Ledger::transfers`] holds only
+    /// what is applied after loading; views that list reservations or a statement's
+    /// declarations use [`App::load_ledger_history`].
     pub async fn load_ledger(&self, enterprise: Uuid) -> AppResult<LoadedLedger> {
         let Some((version, state)) = self.store.ledger(enterprise).await? else {
             return Ok(LoadedLedger::new(
