@@ -188,20 +188,26 @@ async fn login_page(headers: HeaderMap) -> Response {
 
 /// Whether the browser marks this request as sent from another site: `Sec-Fetch-Site`
 /// other than `same-origin` or `none` (a typed address), or else an `Origin` whose host
-/// is not this request's `Host` (`null` included). Clients that send neither (curl, old
-/// browsers) are not browsers on another site's page and pass.
+/// is neither this request's `Host` nor, behind a reverse proxy that rewrites `Host`, its
+/// `X-Forwarded-Host` (`null` included; a form on another site cannot set either header).
+/// Clients that send neither (curl, old browsers) are not browsers on another site's page
+/// and pass.
 fn from_another_site(headers: &HeaderMap) -> bool {
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = text("sec-fetch-site") {
         return !matches!(site, "same-origin" | "none");
     }
-    match (text(header::ORIGIN.as_str()), text(header::HOST.as_str())) {
-        (None, _) => false,
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_none_or(|(_, authority)| !authority.eq_ignore_ascii_case(host)),
-        (Some(_), None) => true,
-    }
+    let Some(origin) = text(header::ORIGIN.as_str()) else {
+        return false;
+    };
+    let Some((_, authority)) = origin.split_once("://") else {
+        return true;
+    };
+    let forwarded = text("x-forwarded-host").and_then(|h| h.split(',').next());
+    ![text(header::HOST.as_str()), forwarded]
+        .into_iter()
+        .flatten()
+        .any(|host| authority.eq_ignore_ascii_case(host.trim()))
 }
 
 async fn login(
@@ -1898,6 +1904,23 @@ mod tests {
             (vec![host, ("origin", "https://customs.example:8081")], true),
             (vec![host, ("origin", "null")], true),
             (vec![("origin", "https://customs.example:8080")], true),
+            // Behind a proxy that rewrites Host.
+            (
+                vec![
+                    ("host", "127.0.0.1:8080"),
+                    ("x-forwarded-host", "customs.example"),
+                    ("origin", "https://customs.example"),
+                ],
+                false,
+            ),
+            (
+                vec![
+                    ("host", "127.0.0.1:8080"),
+                    ("x-forwarded-host", "customs.example"),
+                    ("origin", "https://evil.example"),
+                ],
+                true,
+            ),
             (vec![host, ("sec-fetch-site", "same-origin")], false),
             (vec![host, ("sec-fetch-site", "none")], false),
             (vec![host, ("sec-fetch-site", "cross-site")], true),
