@@ -201,6 +201,9 @@ pub struct StoreConfig {
     /// SQLite: fsync at every commit (true) or only at checkpoints.
     pub sqlite_synchronous_full: bool,
     pub readers: usize,
+    /// SQLite: WAL size in bytes past which it is started over (the file keeps up to four
+    /// times this while the server runs).
+    pub sqlite_wal_limit_bytes: u64,
 }
 
 impl Default for Config {
@@ -241,6 +244,7 @@ impl Default for StoreConfig {
             max_batch: d.max_batch,
             sqlite_synchronous_full: d.sqlite_synchronous_full,
             readers: d.readers,
+            sqlite_wal_limit_bytes: d.sqlite_wal_limit_bytes,
         }
     }
 }
@@ -265,6 +269,7 @@ impl Config {
             max_batch: self.store.max_batch.max(1),
             sqlite_synchronous_full: self.store.sqlite_synchronous_full,
             readers: self.store.readers.max(1),
+            sqlite_wal_limit_bytes: self.store.sqlite_wal_limit_bytes,
             ..Default::default()
         }
     }
