@@ -271,3 +271,27 @@ impl FromRequest<Arc<App>> for EdifactMutation {
         })
     }
 }
+
+/// Whether the browser marks this request as sent from another site: `Sec-Fetch-Site`
+/// other than `same-origin` or `none` (a typed address), or else an `Origin` whose host
+/// is neither this request's `Host` nor, behind a reverse proxy that rewrites `Host`, its
+/// `X-Forwarded-Host` (`null` included; a form on another site cannot set either header).
+/// Clients that send neither (curl, old browsers) are not browsers on another site's page
+/// and pass.
+pub fn from_another_site(headers: &HeaderMap) -> bool {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = text(header::ORIGIN.as_str()) else {
+        return false;
+    };
+    let Some((_, authority)) = origin.split_once("://") else {
+        return true;
+    };
+    let forwarded = text("x-forwarded-host").and_then(|h| h.split(',').next());
+    ![text(header::HOST.as_str()), forwarded]
+        .into_iter()
+        .flatten()
+        .any(|host| authority.eq_ignore_ascii_case(host.trim()))
+}
