@@ -553,11 +553,17 @@ pub struct StatementView {
     #[schema(value_type = String)]
     pub unpaid: Decimal,
     /// End of the 5th working day of the next month (State Council calendar); none when
-    /// that year's calendar is not loaded.
+    /// that year's calendar is not loaded — then `due_date_note` says so.
     pub due_date: Option<NaiveDate>,
+    /// Why `due_date` is not known (e.g. next year's holiday notice not published or not
+    /// loaded); the statement cannot fall overdue until it is.
+    #[serde(default)]
+    pub due_date_note: Option<String>,
     pub status: StatementStatus,
     pub days_overdue: i64,
-    /// Late-payment surcharge (滞纳金) accrued: unpaid × 0.05 % × days overdue.
+    /// Late-payment surcharge (滞纳金): 0.05 % a day of each unpaid amount from the day after
+    /// the due date until it is paid (what a late payment accrued stays); not levied below
+    /// CNY 50.
     #[schema(value_type = String)]
     pub late_fee: Decimal,
     /// Declarations released in the month.
@@ -943,4 +949,35 @@ pub struct VerifiedGood {
 pub struct VerificationQuery {
     pub number: String,
     pub code: String,
+}
+
+// --- The server's clock (issue 19) ---
+
+/// Input of `PUT /api/v1/admin/clock` (development servers only): `fixed_at` stops the
+/// clock at an instant, `offset_seconds` shifts it; neither puts it back to the system's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockInput {
+    #[serde(default)]
+    pub fixed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub offset_seconds: Option<i64>,
+    /// Why (audited), e.g. "training: a statement falling overdue".
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The server's time and how it is set.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClockView {
+    /// The time every rule uses.
+    pub now: DateTime<Utc>,
+    /// The machine's clock.
+    pub system_now: DateTime<Utc>,
+    /// `system`, `fixed` or `offset`.
+    pub setting: String,
+    pub fixed_at: Option<DateTime<Utc>>,
+    pub offset_seconds: i64,
+    /// Whether an admin may set it (development mode).
+    pub settable: bool,
 }

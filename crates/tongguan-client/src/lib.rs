@@ -1043,3 +1043,25 @@ pub fn encode(s: &str) -> String {
 pub fn is_client_error(status: StatusCode) -> bool {
     status.is_client_error()
 }
+
+/// The server's clock and historical statements (issue 19).
+impl Client {
+    /// The month's consolidated-tax statement as of the server's today.
+    pub async fn statement(&self, enterprise: Uuid, month: &str) -> Result<StatementView> {
+        self.get(&format!(
+            "/api/v1/enterprises/{enterprise}/statements/{}",
+            encode(month)
+        ))
+        .await
+    }
+
+    /// The server's time and how it is set (admins, officers).
+    pub async fn clock(&self) -> Result<ClockView> {
+        self.get("/api/v1/admin/clock").await
+    }
+
+    /// Sets the server's clock (admin, development servers only).
+    pub async fn set_clock(&self, input: &ClockInput) -> Result<ClockView> {
+        self.send(Method::PUT, "/api/v1/admin/clock", input).await
+    }
+}

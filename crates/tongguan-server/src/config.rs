@@ -25,6 +25,36 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     pub nats: NatsConfig,
     pub origin: OriginConfig,
+    /// `production` (the default) or `development`: only a development server lets its
+    /// clock be set (`[clock]`, `PUT /api/v1/admin/clock`).
+    pub mode: RunMode,
+    /// The server's clock: the system clock unless set (development mode only).
+    pub clock: ClockConfig,
+}
+
+/// What the server is run for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// Real clearance: the clock is the system's, nothing may move it.
+    #[default]
+    Production,
+    /// Tests, training and demonstrations: the clock may be set, so deadlines, late fees
+    /// and historical due dates can be exercised through the API.
+    Development,
+}
+
+/// A set clock (development mode only), so a statement's late-payment fee, an overdue
+/// complete declaration's late-declaration fee and past due dates can be tried without
+/// waiting for them. At most one of the two.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockConfig {
+    /// The clock stands still at this instant (RFC 3339, e.g. `2027-01-11T09:00:00+08:00`);
+    /// background retries wait until it is moved.
+    pub fixed_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The clock runs at the system's rate, this many seconds ahead (negative: behind).
+    pub offset_seconds: i64,
 }
 
 /// Certificates of origin (M11).
@@ -131,6 +161,14 @@ pub struct TaxConfig {
     /// Late-payment surcharge (滞纳金) per day on unpaid tax: 0.05 % (Tariff Law Art. 43).
     #[serde(with = "rust_decimal::serde::str")]
     pub late_payment_rate_per_day: rust_decimal::Decimal,
+    /// A statement's late-payment surcharge below this amount in CNY is not levied
+    /// (滞纳金起征额 50 元; RULES.md §5, a secondary source: the surcharge "< CNY 50 waived").
+    #[serde(with = "rust_decimal::serde::str")]
+    pub late_payment_fee_minimum_cny: rust_decimal::Decimal,
+    /// Officers are warned of a year's missing holiday notice this many days before the
+    /// year begins: a December statement falls due in January, and the State Council
+    /// publishes the next year's notice in November or December (2026's on 2025-11-04).
+    pub calendar_warning_days: i64,
 }
 
 impl Default for TaxConfig {
@@ -139,6 +177,8 @@ impl Default for TaxConfig {
             rules: Default::default(),
             statement_due_working_day: 5,
             late_payment_rate_per_day: rust_decimal::Decimal::new(5, 4),
+            late_payment_fee_minimum_cny: rust_decimal::Decimal::new(50, 0),
+            calendar_warning_days: 62,
         }
     }
 }
@@ -222,6 +262,8 @@ impl Default for Config {
             webhooks: WebhookConfig::default(),
             nats: NatsConfig::default(),
             origin: OriginConfig::default(),
+            mode: RunMode::default(),
+            clock: ClockConfig::default(),
         }
     }
 }

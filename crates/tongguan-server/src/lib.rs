@@ -90,6 +90,7 @@ impl Application {
             .nats
             .enabled
             .then(|| tokio::spawn(app::nats::run(self.app.clone())));
+        let day_watch = tokio::spawn(app::clock::follow_the_date(self.app.clone()));
         let app = self.app.clone();
         let shutdown = async move {
             shutdown.await;
@@ -99,6 +100,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         self.app.stop_feeds();
+        day_watch.abort();
         if let Some(p) = publisher {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), p).await;
         }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod clearance;
+pub mod clock;
 pub mod demo;
 pub mod enterprises;
 pub mod identity;
@@ -139,13 +140,25 @@ pub struct App {
     pub webhooks: webhooks::Webhooks,
     /// Rules of origin in force (M11).
     pub origin: origin::OriginState,
+    /// How the server's time is set (development servers only; see [`clock`]).
+    pub server_clock: clock::ServerClock,
 }
 
 impl App {
     /// Opens the app over a migrated store: loads shipped reference data the store lacks and
     /// builds the in-memory catalog.
     pub async fn start(store: Store, config: Config, clock: Arc<dyn Clock>) -> AppResult<Arc<App>> {
+        let setting =
+            clock::ClockSetting::from_config(&config.clock).map_err(AppError::Internal)?;
+        if setting != clock::ClockSetting::System
+            && config.mode != crate::config::RunMode::Development
+        {
+            return Err(AppError::Internal(
+                "[clock] is set, but only a server run with mode = \"development\" may have its clock set; remove [clock] or set mode".into(),
+            ));
+        }
         let app = Arc::new(App {
+            server_clock: clock::ServerClock::new(setting),
             store,
             clearance: clearance::Clearance::new(config.clearance.random_selection.clone()),
             taxes: taxes::TaxTables::default(),
@@ -167,8 +180,10 @@ impl App {
         Ok(app)
     }
 
+    /// The time every rule uses: the underlying clock, as an admin set it on a development
+    /// server.
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.server_clock.setting().apply(self.clock.now())
     }
 
     pub fn today(&self) -> NaiveDate {

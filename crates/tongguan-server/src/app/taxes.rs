@@ -485,12 +485,17 @@ fn statement_ref(month: &str) -> String {
 }
 
 /// Released taxes and payments of one statement month.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct MonthTotals {
     /// Taxes posted at release in the month (China time).
     posted: i64,
     /// Payments made against the month's statement.
     paid: i64,
+    /// Each payment's China date and amount, for the late-payment surcharge: every fen
+    /// accrues it from the day after the due date to the day it is paid. Snapshots written
+    /// before this list count their payments as made on time.
+    #[serde(default)]
+    payments: Vec<(chrono::NaiveDate, i64)>,
 }
 
 /// What `ledgers.state` holds: the balances (for people reading the table), the snapshot new
@@ -592,12 +597,44 @@ impl LoadedLedger {
     }
 }
 
+/// The declarations posted to each statement month, among the ledger's held transfers.
+fn statement_declarations(loaded: &LoadedLedger) -> BTreeMap<String, Vec<String>> {
+    let mut declarations: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in loaded.ledger.transfers() {
+        if t.kind == TransferKind::Post
+            && let Some(month) = statement_month(t)
+        {
+            declarations
+                .entry(month)
+                .or_default()
+                .push(t.reference.clone());
+        }
+    }
+    declarations
+}
+
+/// Why a due date is not known, for the statement and the officer console: most often the
+/// State Council has not published next year's holiday notice yet (it does so in November
+/// or December), or no admin has loaded it.
+pub fn calendar_note(e: &tongguan_calendar::CalendarError) -> String {
+    use tongguan_calendar::CalendarError as E;
+    match e {
+        E::YearNotCovered { year } | E::NextYearNotCovered { year, .. } => format!(
+            "the due date is not known yet: the State Council's {year} holiday notice (国务院办公厅关于{year}年部分节假日安排的通知) is not loaded, so the working days of {year} are unknown; an admin loads it (reference dataset `holidays`) once it is published"
+        ),
+        other => format!("the due date cannot be computed: {other}"),
+    }
+}
+
 fn count_in_month(months: &mut BTreeMap<String, MonthTotals>, t: &Transfer) {
     if let Some(month) = statement_month(t) {
         let m = months.entry(month).or_default();
         match t.kind {
             TransferKind::Post => m.posted += t.amount,
-            _ => m.paid += t.amount,
+            _ => {
+                m.paid += t.amount;
+                m.payments.push((super::china_date(t.at), t.amount));
+            }
         }
     }
 }
@@ -658,63 +695,140 @@ impl App {
     /// their statement reference. Each lists the declarations among the ledger's held
     /// transfers — all of them when loaded with [`App::load_ledger_history`].
     pub fn statements(&self, loaded: &LoadedLedger) -> Vec<StatementView> {
-        let today = self.today();
-        let cal = self.taxes.calendar();
-        let mut declarations: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for t in loaded.ledger.transfers() {
-            if t.kind == TransferKind::Post
-                && let Some(month) = statement_month(t)
-            {
-                declarations
-                    .entry(month)
-                    .or_default()
-                    .push(t.reference.clone());
-            }
-        }
+        let mut declarations = statement_declarations(loaded);
         loaded
             .months
             .iter()
             .rev()
             .map(|(month, totals)| {
-                let (amount, paid) = (totals.posted, totals.paid);
-                let due = parse_month(month).and_then(|(y, m)| {
-                    tongguan_calendar::monthly_statement_due(
-                        &cal,
-                        y,
-                        m,
-                        self.config.taxes.statement_due_working_day,
-                    )
-                    .ok()
-                });
-                let unpaid = (amount - paid).max(0);
-                let days_overdue = match due {
-                    Some(d) if unpaid > 0 && today > d => (today - d).num_days(),
-                    _ => 0,
-                };
-                let status = if unpaid == 0 {
-                    StatementStatus::Paid
-                } else if days_overdue > 0 {
-                    StatementStatus::Overdue
-                } else {
-                    StatementStatus::Open
-                };
-                let late_fee = (cny(unpaid)
-                    * self.config.taxes.late_payment_rate_per_day
-                    * Decimal::from(days_overdue))
-                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-                StatementView {
-                    month: month.clone(),
-                    amount: cny(amount),
-                    paid: cny(paid),
-                    unpaid: cny(unpaid),
-                    due_date: due,
-                    status,
-                    days_overdue,
-                    late_fee,
-                    declarations: declarations.remove(month).unwrap_or_default(),
-                }
+                self.statement_view(
+                    month,
+                    totals,
+                    declarations.remove(month).unwrap_or_default(),
+                )
             })
             .collect()
+    }
+
+    /// The statement of any month up to the current one, with nothing in it when no goods
+    /// were released that month (`GET /api/v1/enterprises/{id}/statements/{month}`).
+    pub async fn statement(
+        &self,
+        ctx: &Ctx,
+        enterprise: Uuid,
+        month: &str,
+    ) -> AppResult<StatementView> {
+        self.visible_enterprise(ctx, enterprise).await?;
+        let Some((y, m)) = parse_month(month) else {
+            return Err(invalid("month", "month.format", "a month written YYYY-MM"));
+        };
+        let today = self.today();
+        if (y, m) > (today.year(), today.month()) {
+            return Err(invalid(
+                "month",
+                "month.future",
+                format!("{month} has not begun (today is {today}): no statement yet"),
+            ));
+        }
+        let loaded = self.load_ledger_history(enterprise).await?;
+        let mut declarations = statement_declarations(&loaded);
+        let totals = loaded.months.get(month).cloned().unwrap_or_default();
+        Ok(self.statement_view(
+            month,
+            &totals,
+            declarations.remove(month).unwrap_or_default(),
+        ))
+    }
+
+    /// One month's statement as of today: its due date by the State Council calendar (or
+    /// why it is not known), status, days overdue and the late-payment surcharge.
+    fn statement_view(
+        &self,
+        month: &str,
+        totals: &MonthTotals,
+        declarations: Vec<String>,
+    ) -> StatementView {
+        let today = self.today();
+        let cal = self.taxes.calendar();
+        let (amount, paid) = (totals.posted, totals.paid);
+        let due = parse_month(month).map(|(y, m)| {
+            tongguan_calendar::monthly_statement_due(
+                &cal,
+                y,
+                m,
+                self.config.taxes.statement_due_working_day,
+            )
+        });
+        let (due, due_date_note) = match due {
+            Some(Ok(d)) => (Some(d), None),
+            Some(Err(e)) => (None, Some(calendar_note(&e))),
+            None => (None, None),
+        };
+        let unpaid = (amount - paid).max(0);
+        let days_overdue = match due {
+            Some(d) if unpaid > 0 && today > d => (today - d).num_days(),
+            _ => 0,
+        };
+        let status = if unpaid == 0 {
+            StatementStatus::Paid
+        } else if days_overdue > 0 {
+            StatementStatus::Overdue
+        } else {
+            StatementStatus::Open
+        };
+        let late_fee = due.map_or(Decimal::ZERO, |d| self.late_payment_fee(d, totals, today));
+        StatementView {
+            month: month.to_string(),
+            amount: cny(amount),
+            paid: cny(paid),
+            unpaid: cny(unpaid),
+            due_date: due,
+            due_date_note,
+            status,
+            days_overdue,
+            late_fee,
+            declarations,
+        }
+    }
+
+    /// The late-payment surcharge (滞纳金) of a statement due on `due`: 0.05 % a day of what
+    /// is unpaid, each fen from the day after the due date to the day it is paid (Customs
+    /// Tariff Law Art. 43), so a payment made late keeps the surcharge it accrued; rounded to
+    /// the fen, not levied below the threshold (RULES.md §5).
+    fn late_payment_fee(
+        &self,
+        due: chrono::NaiveDate,
+        t: &MonthTotals,
+        today: chrono::NaiveDate,
+    ) -> Decimal {
+        let late_days = |on: chrono::NaiveDate| (on.min(today) - due).num_days().max(0);
+        // Payments without a date (older snapshots) are not in the list: made on time.
+        let unpaid = (t.posted - t.paid).max(0);
+        let mut fen_days = Decimal::from(unpaid) * Decimal::from(late_days(today));
+        for (on, amount) in &t.payments {
+            fen_days += Decimal::from(*amount) * Decimal::from(late_days(*on));
+        }
+        let fee = (fen_days / Decimal::from(100) * self.config.taxes.late_payment_rate_per_day)
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        if fee < self.config.taxes.late_payment_fee_minimum_cny {
+            Decimal::ZERO
+        } else {
+            fee
+        }
+    }
+
+    /// Years whose State Council holiday notice is needed soon and not loaded: this year and
+    /// the next one from the days its notice may be due (statements of this month fall due
+    /// next month; the notice of a year is published in November or December before it).
+    pub fn missing_calendar_years(&self) -> Vec<i32> {
+        let today = self.today();
+        let cal = self.taxes.calendar();
+        let soon = today + chrono::Duration::days(self.config.taxes.calendar_warning_days);
+        let mut years: Vec<i32> = (today.year()..=soon.year())
+            .filter(|y| !cal.covers(*y))
+            .collect();
+        years.dedup();
+        years
     }
 
     /// Why consolidated tax is refused to an enterprise now, if it is.

@@ -1,6 +1,7 @@
 //! The HTTP edge (axum): JSON under `/api/v1`, problem+json errors, idempotent mutations,
 //! OpenAPI 3.1 at `/api/v1/openapi.json`, Prometheus metrics at `/metrics`, `/healthz`.
 
+mod admin;
 mod clearance;
 pub mod error;
 pub mod extract;
@@ -31,6 +32,7 @@ pub use routes::ApiDoc;
 /// The OpenAPI document, generated from the handlers' annotations.
 pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
+    doc.merge(admin::AdminDoc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string())
 }
@@ -120,6 +122,7 @@ pub fn router(app: Arc<App>) -> Router {
     let limit = app.config.max_body_bytes;
     Router::new()
         .merge(routes::api())
+        .merge(admin::router())
         .merge(clearance::router())
         .merge(taxes::router())
         .merge(ports::router())

@@ -450,7 +450,7 @@ pub fn api() -> Router<AppState> {
           super::clearance::revoke_instruction,
           super::taxes::exchange_rates, super::taxes::set_exchange_rate,
           super::taxes::guarantees, super::taxes::register_guarantee,
-          super::taxes::decide_guarantee, super::taxes::quota, super::taxes::pay_statement,
+          super::taxes::decide_guarantee, super::taxes::quota, super::taxes::statement, super::taxes::pay_statement,
           super::taxes::record_payment, super::taxes::tariff_line, super::taxes::load_tariff,
           super::taxes::import_exchange_rates, super::taxes::quotas,
           super::ports::terminals, super::ports::put_terminal, super::ports::combination_ports,

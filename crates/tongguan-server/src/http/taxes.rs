@@ -135,6 +135,18 @@ pub async fn record_payment(
     Ok(reply(app.record_payment(&m.ctx, id, &m.body).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/enterprises/{id}/statements/{month}", tag = "taxes",
+    params(("id" = Uuid, Path), ("month" = String, Path, description = "YYYY-MM, up to the current month")),
+    responses((status = 200, body = crate::app::taxes::StatementView, description = "The month's consolidated-tax statement as of today (empty when nothing was released that month)"),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn statement(
+    State(app): State<AppState>,
+    c: Caller,
+    Path((id, month)): Path<(Uuid, String)>,
+) -> ApiResult<axum::Json<crate::app::taxes::StatementView>> {
+    Ok(axum::Json(app.statement(&c.ctx, id, &month).await?))
+}
+
 pub fn router_more() -> Router<AppState> {
     Router::new()
         .route(
@@ -142,6 +154,10 @@ pub fn router_more() -> Router<AppState> {
             axum::routing::post(decide_guarantee),
         )
         .route("/api/v1/enterprises/{id}/quota", get(quota))
+        .route(
+            "/api/v1/enterprises/{id}/statements/{month}",
+            get(statement),
+        )
         .route(
             "/api/v1/enterprises/{id}/statements/{month}/payments",
             axum::routing::post(pay_statement),

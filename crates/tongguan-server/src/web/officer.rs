@@ -20,6 +20,20 @@ pub(super) struct OfficerPage {
     instructions: Vec<InstructionRow>,
     errors: Vec<(String, String)>,
     created: bool,
+    /// Holiday notices not loaded for the coming year(s): due dates there are unknown.
+    warnings: Vec<String>,
+}
+
+/// The officer console's warning of a missing State Council holiday notice.
+pub(super) fn calendar_warning(l: Lang, year: i32) -> String {
+    match l {
+        Lang::En => format!(
+            "The State Council holiday notice for {year} is not loaded: working days in {year} are unknown, so statement due dates there are not computed (statements cannot fall overdue). Load it (reference dataset `holidays`) once it is published."
+        ),
+        Lang::Zh => format!(
+            "尚未载入国务院办公厅关于{year}年部分节假日安排的通知：{year}年的工作日未知，汇总征税缴款期限无法计算（不会判定逾期）。通知发布后请管理员载入参数“holidays”。"
+        ),
+    }
 }
 
 impl OfficerPage {
@@ -99,6 +113,11 @@ pub(super) async fn officer_page(
             .collect(),
         created,
         errors: errors.clone(),
+        warnings: app
+            .missing_calendar_years()
+            .into_iter()
+            .map(|y| calendar_warning(l, y))
+            .collect(),
     });
     if !errors.is_empty() {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

@@ -18,7 +18,7 @@ pub(super) struct Dashboard {
     counts: Vec<(String, usize)>,
     rows: Vec<Row>,
     quota: Option<(String, String)>,
-    statements: Vec<(String, String, String)>,
+    statements: Vec<(String, String, String, String)>,
     /// Two-step: complete declarations due (id, customs number, due date, days overdue).
     due: Vec<(Uuid, String, String, i64)>,
 }
@@ -89,6 +89,7 @@ pub(super) async fn dashboard(
                             s.month.clone(),
                             s.due_date.map(|d| d.to_string()).unwrap_or_default(),
                             format!("{:?}", s.status),
+                            s.due_date_note.clone().unwrap_or_default(),
                         )
                     })
                     .collect(),
